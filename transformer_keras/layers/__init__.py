@@ -1,0 +1,21 @@
+"""Keras layers of the Transformer: embeddings, attention, feed-forward, blocks."""
+
+from transformer_keras.layers.feed_forward import FeedForward
+from transformer_keras.layers.multi_head_attention import MultiHeadAttention
+from transformer_keras.layers.position_embedding import PositionEmbedding
+from transformer_keras.layers.rotary_embedding import RotaryEmbedding
+from transformer_keras.layers.sinusoidal_positional_encoding import SinusoidalPositionalEncoding
+from transformer_keras.layers.token_and_position_embedding import TokenAndPositionEmbedding
+from transformer_keras.layers.transformer_decoder_block import TransformerDecoderBlock
+from transformer_keras.layers.transformer_encoder_block import TransformerEncoderBlock
+
+__all__ = [
+    "FeedForward",
+    "MultiHeadAttention",
+    "PositionEmbedding",
+    "RotaryEmbedding",
+    "SinusoidalPositionalEncoding",
+    "TokenAndPositionEmbedding",
+    "TransformerDecoderBlock",
+    "TransformerEncoderBlock",
+]

@@ -1,0 +1,147 @@
+"""What the encoder and decoder blocks share: arguments, sublayer factories, the residual."""
+
+import keras
+
+from transformer_keras.layers._utils import check_positive_int, check_rate
+from transformer_keras.layers.feed_forward import FeedForward
+from transformer_keras.layers.multi_head_attention import MultiHeadAttention
+
+
+class TransformerBlockBase(keras.layers.Layer):
+    """Base class of `TransformerEncoderBlock` and `TransformerDecoderBlock` (not public)."""
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        dropout=0.1,
+        activation="relu",
+        norm_first=False,
+        layer_norm_epsilon=1e-5,
+        key_dim=None,
+        num_key_value_heads=None,
+        attention_dropout=0.0,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        check_positive_int("num_heads", num_heads)
+        check_positive_int("intermediate_dim", intermediate_dim)
+        check_positive_int("key_dim", key_dim, allow_none=True)
+        check_positive_int("num_key_value_heads", num_key_value_heads, allow_none=True)
+        check_rate("dropout", dropout)
+        check_rate("attention_dropout", attention_dropout)
+        if num_key_value_heads is not None and num_heads % num_key_value_heads:
+            raise ValueError(
+                "`num_heads` must be a multiple of `num_key_value_heads`. Received: "
+                f"num_heads={num_heads}, num_key_value_heads={num_key_value_heads}"
+            )
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.activation = activation
+        self.norm_first = norm_first
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.key_dim = key_dim
+        self.num_key_value_heads = num_key_value_heads
+        self.attention_dropout = attention_dropout
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.supports_masking = True
+
+    def _check_inputs_shape(self, name, shape):
+        if len(shape) != 3 or shape[-1] is None:
+            raise ValueError(
+                f"`{name}` must have shape (batch, length, width) with a known width. "
+                f"Received: {name}.shape={tuple(shape)}"
+            )
+
+    def _head_dim(self, hidden_dim):
+        """`key_dim` when given, else `hidden_dim / num_heads` (which must divide)."""
+        if self.key_dim is not None:
+            return self.key_dim
+        if hidden_dim % self.num_heads:
+            raise ValueError(
+                "The model width must be divisible by `num_heads` (or pass `key_dim`). "
+                f"Received: width={hidden_dim}, num_heads={self.num_heads}"
+            )
+        return hidden_dim // self.num_heads
+
+    def _build_attention(self, name, query_shape, value_shape):
+        layer = MultiHeadAttention(
+            num_heads=self.num_heads,
+            key_dim=self._head_dim(query_shape[-1]),
+            num_key_value_heads=self.num_key_value_heads,
+            dropout=self.attention_dropout,
+            output_dim=query_shape[-1],
+            kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer,
+            dtype=self.dtype_policy,
+            name=name,
+        )
+        layer.build(query_shape, value_shape)
+        return layer
+
+    def _build_norm(self, name, shape):
+        layer = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
+        )
+        layer.build(shape)
+        return layer
+
+    def _build_dropout(self, name):
+        return keras.layers.Dropout(self.dropout, dtype=self.dtype_policy, name=name)
+
+    def _build_feed_forward(self, shape):
+        layer = FeedForward(
+            self.intermediate_dim,
+            activation=self.activation,
+            kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer,
+            dtype=self.dtype_policy,
+            name="feed_forward",
+        )
+        layer.build(shape)
+        return layer
+
+    def _residual(self, x, norm, dropout, sublayer, training):
+        """Post-LN: norm(x + dropout(f(x))); pre-LN: x + dropout(f(norm(x))).
+
+        `sublayer` returns the sublayer output, or a tuple whose first item is the output and
+        whose other items are passed back (attention scores, caches).
+        """
+        y = sublayer(norm(x) if self.norm_first else x)
+        extras = ()
+        if isinstance(y, tuple):
+            y, extras = y[0], y[1:]
+        x = x + dropout(y, training=training)
+        if not self.norm_first:
+            x = norm(x)
+        return (x,) + extras
+
+    def compute_output_spec(self, *args, **kwargs):
+        # Trace `call`: the outputs depend on `return_attention_scores` and caches.
+        return super(keras.layers.Layer, self).compute_output_spec(*args, **kwargs)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return previous_mask
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "activation": self.activation,
+                "norm_first": self.norm_first,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "key_dim": self.key_dim,
+                "num_key_value_heads": self.num_key_value_heads,
+                "attention_dropout": self.attention_dropout,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            }
+        )
+        return config

@@ -1,0 +1,104 @@
+"""Small helpers shared by the layers: implicit masks, mask merging, validation."""
+
+import keras
+from keras import ops
+
+try:  # Keras >= 3.6 exposes the mask accessors here.
+    from keras.src.backend import get_keras_mask as _get_keras_mask
+    from keras.src.backend import set_keras_mask as _set_keras_mask
+except ImportError:  # pragma: no cover - older Keras 3 releases.
+
+    def _get_keras_mask(x):
+        return getattr(x, "_keras_mask", None)
+
+    def _set_keras_mask(x, mask):
+        try:
+            x._keras_mask = mask
+        except AttributeError:
+            pass
+
+
+def get_implicit_mask(x):
+    """Returns the Keras implicit mask attached to `x` (for example by `mask_zero`), or None."""
+    if x is None:
+        return None
+    return _get_keras_mask(x)
+
+
+def clear_implicit_mask(*tensors):
+    """Detaches implicit masks from `tensors` once a layer has read them.
+
+    The sublayers (projections) that a tensor is fed to next do not take masks; without this
+    Keras warns that they destroy it. The layer's own output gets its mask back from
+    `compute_mask`.
+    """
+    for x in tensors:
+        if x is not None and _get_keras_mask(x) is not None:
+            _set_keras_mask(x, None)
+
+
+def to_bool_mask(mask):
+    """Casts a 0/1 (or boolean) mask to a boolean tensor; None stays None."""
+    if mask is None:
+        return None
+    mask = ops.convert_to_tensor(mask)
+    if mask.dtype == "bool":
+        return mask
+    return ops.not_equal(mask, 0)
+
+
+def merge_padding_and_attention_mask(key_length, padding_mask=None, attention_mask=None):
+    """Combines a key padding mask (batch, key) and an attention mask (batch, query, key).
+
+    Returns a boolean (batch, query, key) mask, (batch, 1, key) when only a padding mask is
+    given (it broadcasts over queries), or None when both are None.
+    """
+    mask = None
+    if padding_mask is not None:
+        padding_mask = to_bool_mask(padding_mask)
+        check_rank("padding_mask", padding_mask, 2)
+        check_static_dim("padding_mask", padding_mask, 1, key_length)
+        mask = ops.expand_dims(padding_mask, axis=1)  # (B, 1, S)
+    if attention_mask is not None:
+        attention_mask = to_bool_mask(attention_mask)
+        check_rank("attention_mask", attention_mask, 3)
+        check_static_dim("attention_mask", attention_mask, 2, key_length)
+        mask = attention_mask if mask is None else ops.logical_and(mask, attention_mask)
+    return mask
+
+
+def check_rank(name, x, rank):
+    """Raises a ValueError naming `name` if `x` does not have the expected rank."""
+    ndim = len(x.shape)
+    if ndim != rank:
+        raise ValueError(f"`{name}` must have rank {rank}. Received: {name}.shape={tuple(x.shape)}")
+
+
+def check_static_dim(name, x, axis, expected):
+    """Raises a ValueError if a statically known dimension differs from `expected`."""
+    actual = x.shape[axis]
+    if actual is not None and expected is not None and actual != 1 and actual != expected:
+        raise ValueError(
+            f"`{name}` has size {actual} on axis {axis}, expected {expected}. "
+            f"Received: {name}.shape={tuple(x.shape)}"
+        )
+
+
+def check_positive_int(name, value, allow_none=False):
+    """Validates a constructor argument that must be a positive integer."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+
+
+def check_rate(name, value):
+    """Validates a dropout rate in [0, 1)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
+        raise ValueError(f"`{name}` must be a float in [0, 1). Received: {name}={value!r}")
+
+
+def clone_initializer(initializer):
+    """Returns a fresh copy of an initializer so that sublayers get independent seeds."""
+    initializer = keras.initializers.get(initializer)
+    return initializer.__class__.from_config(initializer.get_config())

@@ -1,0 +1,154 @@
+"""Token embedding plus positions, the input layer of the Transformer (section 3.4)."""
+
+import math
+
+import keras
+from keras import ops
+
+from transformer_keras.layers._utils import check_positive_int
+from transformer_keras.layers.position_embedding import PositionEmbedding
+from transformer_keras.layers.sinusoidal_positional_encoding import SinusoidalPositionalEncoding
+
+POSITIONAL_CHOICES = ("sinusoidal", "learned")
+
+
+@keras.saving.register_keras_serializable(package="transformer_keras")
+class TokenAndPositionEmbedding(keras.layers.Layer):
+    """Embeds token ids and adds their positions.
+
+        x = Embedding(tokens) * sqrt(d) + PE(positions)
+
+    The paper multiplies the token embedding by sqrt(d_model) (section 3.4) so that it is not
+    drowned by the unit-amplitude sinusoids; the default initializer draws embeddings with
+    standard deviation d^-0.5, so the scaled embeddings have unit scale too.
+
+    Masking: with `mask_zero=True` the id 0 is padding, and the layer emits the mask
+    `tokens != 0`, which Keras passes to the next layers (attention ignores padded keys, pooling
+    ignores padded positions).
+
+    Args:
+        vocabulary_size: int. Number of token ids.
+        sequence_length: int. Longest sequence; the table size of learned positions, and the
+            length the input is checked against.
+        embedding_dim: int. Model width `d_model`.
+        mask_zero: bool. Whether id 0 is padding and produces a mask. Defaults to `False`.
+        positional: `"sinusoidal"` (the paper's fixed encoding) or `"learned"`.
+            Defaults to `"sinusoidal"`.
+        scale_embeddings: bool. Multiply token embeddings by sqrt(d). Defaults to `True`.
+        embeddings_initializer: initializer of the token table. Defaults to a normal
+            distribution with standard deviation `embedding_dim ** -0.5`.
+        max_wavelength: int. For sinusoidal positions. Defaults to `10000`.
+        **kwargs: other keyword arguments of `keras.layers.Layer`.
+
+    Call arguments:
+        inputs: integer tensor `(batch, length)`.
+        start_index: int or scalar tensor, the position of the first token (for cached
+            decoding). Defaults to `0`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from transformer_keras.layers import TokenAndPositionEmbedding
+    >>> layer = TokenAndPositionEmbedding(1000, 64, 32, mask_zero=True)
+    >>> x = layer(np.array([[5, 7, 0, 0]]))
+    >>> tuple(x.shape)
+    (1, 4, 32)
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        sequence_length,
+        embedding_dim,
+        mask_zero=False,
+        positional="sinusoidal",
+        scale_embeddings=True,
+        embeddings_initializer=None,
+        max_wavelength=10000,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        check_positive_int("vocabulary_size", vocabulary_size)
+        check_positive_int("sequence_length", sequence_length)
+        check_positive_int("embedding_dim", embedding_dim)
+        if positional not in POSITIONAL_CHOICES:
+            raise ValueError(
+                f"`positional` must be one of {POSITIONAL_CHOICES}. Received: positional={positional!r}"
+            )
+        self.vocabulary_size = vocabulary_size
+        self.sequence_length = sequence_length
+        self.embedding_dim = embedding_dim
+        self.mask_zero = mask_zero
+        self.positional = positional
+        self.scale_embeddings = scale_embeddings
+        if embeddings_initializer is None:
+            embeddings_initializer = keras.initializers.RandomNormal(stddev=embedding_dim**-0.5)
+        self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
+        self.max_wavelength = max_wavelength
+        self.supports_masking = mask_zero
+
+        self.token_embedding = keras.layers.Embedding(
+            vocabulary_size,
+            embedding_dim,
+            embeddings_initializer=self.embeddings_initializer,
+            dtype=self.dtype_policy,
+            name="token_embedding",
+        )
+        if positional == "sinusoidal":
+            self.position_embedding = SinusoidalPositionalEncoding(
+                max_wavelength=max_wavelength, dtype=self.dtype_policy, name="position_embedding"
+            )
+        else:
+            self.position_embedding = PositionEmbedding(
+                sequence_length, dtype=self.dtype_policy, name="position_embedding"
+            )
+
+    def build(self, inputs_shape):
+        if len(inputs_shape) != 2:
+            raise ValueError(
+                "`inputs` must be token ids of shape (batch, length). "
+                f"Received: inputs.shape={tuple(inputs_shape)}"
+            )
+        self.token_embedding.build(inputs_shape)
+        self.position_embedding.build(tuple(inputs_shape) + (self.embedding_dim,))
+        self.built = True
+
+    def call(self, inputs, start_index=0):
+        length = inputs.shape[-1]
+        if length is not None and length > self.sequence_length:
+            raise ValueError(
+                f"The input has {length} tokens but `sequence_length` is {self.sequence_length}."
+            )
+        x = self.token_embedding(inputs)  # (B, T, d)
+        if self.scale_embeddings:
+            x = x * ops.cast(math.sqrt(self.embedding_dim), x.dtype)
+        return x + self.position_embedding(x, start_index=start_index)
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return ops.not_equal(inputs, 0)
+
+    def compute_output_shape(self, inputs_shape):
+        return tuple(inputs_shape) + (self.embedding_dim,)
+
+    @property
+    def embeddings(self):
+        """The token embedding table `(vocabulary_size, embedding_dim)`."""
+        return self.token_embedding.embeddings
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "sequence_length": self.sequence_length,
+                "embedding_dim": self.embedding_dim,
+                "mask_zero": self.mask_zero,
+                "positional": self.positional,
+                "scale_embeddings": self.scale_embeddings,
+                "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
+                "max_wavelength": self.max_wavelength,
+            }
+        )
+        return config
