@@ -57,7 +57,8 @@ class RotaryEmbedding(keras.layers.Layer):
         head_dim = inputs.shape[-1]
         if head_dim is None or head_dim % 2:
             raise ValueError(
-                f"The last axis of `inputs` must be even for rotary embeddings. Received: {head_dim}"
+                "The last axis of `inputs` must be even for rotary embeddings. "
+                f"Received: head_dim={head_dim}"
             )
         half = head_dim // 2
         length = ops.shape(inputs)[1]

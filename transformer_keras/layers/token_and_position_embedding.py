@@ -73,7 +73,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         check_positive_int("embedding_dim", embedding_dim)
         if positional not in POSITIONAL_CHOICES:
             raise ValueError(
-                f"`positional` must be one of {POSITIONAL_CHOICES}. Received: positional={positional!r}"
+                f"`positional` must be one of {POSITIONAL_CHOICES}. "
+                f"Received: positional={positional!r}"
             )
         self.vocabulary_size = vocabulary_size
         self.sequence_length = sequence_length
