@@ -1,0 +1,348 @@
+"""Tests for transformer_keras.training: schedule, masked loss and masked accuracy."""
+
+import keras
+import numpy as np
+import pytest
+
+from transformer_keras.training import (
+    MaskedAccuracy,
+    MaskedSparseCategoricalCrossentropy,
+    TransformerSchedule,
+    masked_accuracy,
+)
+
+VOCAB = 7
+
+
+def reference_rate(step, d_model, warmup_steps, scale=1.0):
+    """The paper's formula evaluated at max(step, 1) in float64."""
+    step = np.maximum(np.asarray(step, dtype=np.float64), 1.0)
+    return scale * d_model**-0.5 * np.minimum(step**-0.5, step * warmup_steps**-1.5)
+
+
+def reference_loss(labels, logits, smoothing=0.0, ignore_class=0, from_logits=True):
+    """NumPy masked, label-smoothed cross-entropy: sum over real tokens / real tokens."""
+    labels = np.asarray(labels)
+    logits = np.asarray(logits, dtype=np.float64)
+    if from_logits:
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    else:
+        log_probs = np.log(logits / logits.sum(axis=-1, keepdims=True))
+    vocab = logits.shape[-1]
+    real = np.ones(labels.shape, bool) if ignore_class is None else labels != ignore_class
+    target = (1 - smoothing) * np.eye(vocab)[np.where(real, labels, 0)] + smoothing / vocab
+    token_loss = -(target * log_probs).sum(axis=-1)
+    return (token_loss * real).sum() / max(real.sum(), 1)
+
+
+def reference_accuracy(label_batches, score_batches, ignore_class=0):
+    correct = total = 0
+    for labels, scores in zip(label_batches, score_batches):
+        real = labels != ignore_class
+        correct += ((scores.argmax(-1) == labels) & real).sum()
+        total += real.sum()
+    return correct / total
+
+
+def padded_batch(rng, batch=4, length=6, vocab=VOCAB, min_len=1):
+    """Random labels in [1, vocab) with a random amount of right padding (0) per row."""
+    labels = rng.integers(1, vocab, size=(batch, length))
+    lengths = rng.integers(min_len, length + 1, size=batch)
+    labels[np.arange(length)[None, :] >= lengths[:, None]] = 0
+    return labels
+
+
+# ----------------------------------------------------------------------------- schedule
+
+
+def test_schedule_matches_numpy_formula():
+    schedule = TransformerSchedule(d_model=512, warmup_steps=4000)
+    steps = np.array([0, 1, 2, 10, 100, 1000, 3999, 4000, 4001, 10_000, 100_000, 1_000_000])
+    got = np.array([float(schedule(s)) for s in steps])
+    np.testing.assert_allclose(got, reference_rate(steps, 512, 4000), rtol=1e-5)
+    assert np.all(np.isfinite(got)) and got[0] > 0
+    assert got[0] == got[1]  # step 0 is evaluated as step 1
+
+
+def test_schedule_vectorized_scale_and_peak():
+    schedule = TransformerSchedule(d_model=64, warmup_steps=50, scale=2.0)
+    steps = np.arange(0, 400)
+    got = keras.ops.convert_to_numpy(schedule(steps))
+    np.testing.assert_allclose(got, reference_rate(steps, 64, 50, scale=2.0), rtol=1e-5)
+    assert int(np.argmax(got)) == 50
+    np.testing.assert_allclose(got.max(), 2.0 * (64 * 50) ** -0.5, rtol=1e-6)
+    assert np.all(np.diff(got[1:51]) > 0) and np.all(np.diff(got[50:]) < 0)
+
+
+def test_schedule_serialization_round_trip():
+    schedule = TransformerSchedule(d_model=128, warmup_steps=300, scale=0.5)
+    config = keras.saving.serialize_keras_object(schedule)
+    restored = keras.saving.deserialize_keras_object(config)
+    assert isinstance(restored, TransformerSchedule)
+    assert restored.get_config() == {"d_model": 128, "warmup_steps": 300, "scale": 0.5}
+    for step in (0, 7, 300, 5000):
+        assert float(restored(step)) == float(schedule(step))
+
+
+@pytest.mark.parametrize(
+    "kwargs, arg",
+    [
+        ({"d_model": 0}, "d_model"),
+        ({"d_model": -3}, "d_model"),
+        ({"d_model": "512"}, "d_model"),
+        ({"d_model": 512, "warmup_steps": 0}, "warmup_steps"),
+        ({"d_model": 512, "scale": float("nan")}, "scale"),
+    ],
+)
+def test_schedule_rejects_bad_arguments(kwargs, arg):
+    with pytest.raises(ValueError, match=arg):
+        TransformerSchedule(**kwargs)
+
+
+# ----------------------------------------------------------------------------- loss
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
+def test_loss_matches_numpy_reference(smoothing):
+    rng = np.random.default_rng(0)
+    labels = padded_batch(rng)
+    logits = rng.normal(size=labels.shape + (VOCAB,)).astype("float32") * 3
+    loss = MaskedSparseCategoricalCrossentropy(label_smoothing=smoothing)
+    np.testing.assert_allclose(
+        float(loss(labels, logits)), reference_loss(labels, logits, smoothing), rtol=1e-5
+    )
+
+
+def test_loss_from_probabilities_and_rank_one_labels():
+    rng = np.random.default_rng(1)
+    labels = np.array([3, 0, 1, 5, 0])
+    logits = rng.normal(size=(5, VOCAB))
+    probs = (np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).astype("float32")
+    loss = MaskedSparseCategoricalCrossentropy(from_logits=False, label_smoothing=0.1)
+    expected = reference_loss(labels, probs, 0.1, from_logits=False)
+    np.testing.assert_allclose(float(loss(labels, probs)), expected, rtol=1e-5)
+    # Keras' (batch, 1) label convention gives the same value.
+    np.testing.assert_allclose(float(loss(labels[:, None], probs)), expected, rtol=1e-5)
+
+
+def test_loss_ignores_logits_at_padding():
+    rng = np.random.default_rng(2)
+    labels = padded_batch(rng, min_len=2)
+    logits = rng.normal(size=labels.shape + (VOCAB,)).astype("float32")
+    changed = logits.copy()
+    changed[labels == 0] = rng.normal(size=changed[labels == 0].shape) * 100
+    loss = MaskedSparseCategoricalCrossentropy(label_smoothing=0.1)
+    assert float(loss(labels, logits)) == pytest.approx(float(loss(labels, changed)), rel=1e-6)
+    # Appending a fully padded row leaves the token mean unchanged.
+    more_labels = np.concatenate([labels, np.zeros_like(labels[:1])])
+    more_logits = np.concatenate([logits, rng.normal(size=logits[:1].shape).astype("float32")])
+    assert float(loss(more_labels, more_logits)) == pytest.approx(
+        float(loss(labels, logits)), rel=1e-6
+    )
+
+
+def test_loss_all_padding_is_zero_and_gradient_finite():
+    labels = np.zeros((3, 4), "int32")
+    logits = keras.ops.convert_to_tensor(np.random.default_rng(3).normal(size=(3, 4, VOCAB)))
+    loss = MaskedSparseCategoricalCrossentropy(label_smoothing=0.1)
+    assert float(loss(labels, logits)) == 0.0
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        variable = tf.Variable(logits)
+        with tf.GradientTape() as tape:
+            value = loss(labels, variable)
+        gradient = tape.gradient(value, variable).numpy()
+        assert np.all(gradient == 0)
+
+
+def test_loss_ignore_class_none_and_custom_ignore_class():
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, VOCAB, size=(3, 5))
+    logits = rng.normal(size=(3, 5, VOCAB)).astype("float32")
+    no_mask = MaskedSparseCategoricalCrossentropy(ignore_class=None)
+    np.testing.assert_allclose(
+        float(no_mask(labels, logits)),
+        reference_loss(labels, logits, ignore_class=None),
+        rtol=1e-5,
+    )
+    # Matches Keras' own sparse cross-entropy when nothing is masked.
+    keras_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    np.testing.assert_allclose(
+        float(no_mask(labels, logits)), float(keras_loss(labels, logits)), rtol=1e-5
+    )
+    labels[:, -1] = -1
+    minus_one = MaskedSparseCategoricalCrossentropy(ignore_class=-1, label_smoothing=0.2)
+    np.testing.assert_allclose(
+        float(minus_one(labels, logits)),
+        reference_loss(labels, logits, 0.2, ignore_class=-1),
+        rtol=1e-5,
+    )
+
+
+def test_loss_reductions_and_sample_weight():
+    rng = np.random.default_rng(5)
+    labels = padded_batch(rng)
+    logits = rng.normal(size=labels.shape + (VOCAB,)).astype("float32")
+    real = labels != 0
+    per_token = keras.ops.convert_to_numpy(
+        MaskedSparseCategoricalCrossentropy(reduction=None)(labels, logits)
+    )
+    assert per_token.shape == labels.shape
+    assert np.all(per_token[~real] == 0)
+    mean = reference_loss(labels, logits)
+    np.testing.assert_allclose(per_token.sum() / real.sum(), mean, rtol=1e-5)
+    total = float(MaskedSparseCategoricalCrossentropy(reduction="sum")(labels, logits))
+    np.testing.assert_allclose(total, per_token.sum(), rtol=1e-5)
+    weights = np.array([1.0, 0.0, 2.0, 0.5])
+    expected = (per_token * weights[:, None]).sum() / (real * weights[:, None]).sum()
+    got = float(MaskedSparseCategoricalCrossentropy()(labels, logits, sample_weight=weights))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_loss_config_round_trip():
+    loss = MaskedSparseCategoricalCrossentropy(
+        from_logits=False, label_smoothing=0.1, ignore_class=-1, reduction="sum", name="ce"
+    )
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
+    assert isinstance(restored, MaskedSparseCategoricalCrossentropy)
+    assert restored.get_config() == loss.get_config()
+    assert restored.get_config()["ignore_class"] == -1
+
+
+@pytest.mark.parametrize(
+    "kwargs, arg",
+    [
+        ({"label_smoothing": 1.0}, "label_smoothing"),
+        ({"label_smoothing": -0.1}, "label_smoothing"),
+        ({"ignore_class": 0.5}, "ignore_class"),
+        ({"from_logits": "yes"}, "from_logits"),
+        ({"reduction": "sum_over_batch_size"}, "reduction"),
+    ],
+)
+def test_loss_rejects_bad_arguments(kwargs, arg):
+    with pytest.raises(ValueError, match=arg):
+        MaskedSparseCategoricalCrossentropy(**kwargs)
+
+
+def test_loss_rejects_mismatched_ranks():
+    with pytest.raises(ValueError, match="y_true"):
+        MaskedSparseCategoricalCrossentropy()(np.ones((2, 3, 4)), np.zeros((2, 3, 5)))
+
+
+# ----------------------------------------------------------------------------- accuracy
+
+
+def test_masked_accuracy_accumulates_over_batches():
+    rng = np.random.default_rng(6)
+    label_batches, score_batches = [], []
+    metric = MaskedAccuracy()
+    for batch, length, min_len in [(3, 8, 1), (5, 4, 4), (2, 10, 2), (4, 6, 1)]:
+        labels = padded_batch(rng, batch=batch, length=length, min_len=min_len)
+        scores = rng.normal(size=labels.shape + (VOCAB,)).astype("float32")
+        # Make about half of the real predictions correct.
+        hit = rng.random(labels.shape) < 0.5
+        scores[hit, labels[hit]] += 10
+        label_batches.append(labels)
+        score_batches.append(scores)
+        metric.update_state(labels, scores)
+    expected = reference_accuracy(label_batches, score_batches)
+    assert float(metric.result()) == pytest.approx(expected, rel=1e-6)
+    batch_means = np.mean(
+        [reference_accuracy([y], [s]) for y, s in zip(label_batches, score_batches)]
+    )
+    assert abs(expected - batch_means) > 1e-3  # the test distinguishes the two definitions
+    metric.reset_state()
+    assert float(metric.result()) == 0.0
+
+
+def test_masked_accuracy_function_and_config():
+    labels = np.array([[1, 2, 3, 0], [4, 0, 0, 0]])
+    predicted = np.array([[1, 0, 3, 5], [1, 4, 4, 4]])
+    scores = np.eye(VOCAB)[predicted]
+    assert float(masked_accuracy(labels, scores)) == pytest.approx(2 / 4)
+    assert float(masked_accuracy(labels, scores, ignore_class=None)) == pytest.approx(2 / 8)
+    assert float(masked_accuracy(np.zeros((2, 3)), np.ones((2, 3, 4)))) == 0.0
+    metric = MaskedAccuracy(ignore_class=-1, name="acc")
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(metric))
+    assert isinstance(restored, MaskedAccuracy)
+    assert restored.get_config()["ignore_class"] == -1 and restored.name == "acc"
+    with pytest.raises(ValueError, match="ignore_class"):
+        MaskedAccuracy(ignore_class="pad")
+
+
+# ----------------------------------------------------------------------------- with Keras
+
+
+def tiny_model(mask_zero=False, seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input(shape=(None,), dtype="int32"),
+            keras.layers.Embedding(VOCAB, 8, mask_zero=mask_zero),
+            keras.layers.Dense(VOCAB),
+        ]
+    )
+
+
+def tiny_data(seed=0, batch=12, length=6):
+    rng = np.random.default_rng(seed)
+    labels = padded_batch(rng, batch=batch, length=length)
+    inputs = np.where(labels != 0, rng.integers(1, VOCAB, size=labels.shape), 0)
+    return inputs.astype("int32"), labels.astype("int32")
+
+
+@pytest.mark.parametrize("mask_zero", [False, True])
+def test_compile_evaluate_and_fit_match_reference(mask_zero):
+    x, y = tiny_data()
+    model = tiny_model(mask_zero=mask_zero)
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=0.0),
+        loss=MaskedSparseCategoricalCrossentropy(label_smoothing=0.1),
+        metrics=[MaskedAccuracy()],
+    )
+    logits = model.predict(x, verbose=0)
+    expected_loss = reference_loss(y, logits, 0.1)
+    result = model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)
+    assert result["loss"] == pytest.approx(expected_loss, rel=1e-5)
+    # Accuracy accumulates over several batches as total correct / total real tokens.
+    result = model.evaluate(x, y, batch_size=5, verbose=0, return_dict=True)
+    assert result["masked_accuracy"] == pytest.approx(reference_accuracy([y], [logits]), rel=1e-6)
+    # With a learning rate of 0, the loss fit reports is the same value.
+    history = model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(expected_loss, rel=1e-5)
+
+
+def test_training_reduces_loss_and_saves_with_schedule(tmp_path):
+    x, y = tiny_data(seed=1, batch=16)
+    model = tiny_model()
+    schedule = TransformerSchedule(d_model=8, warmup_steps=4, scale=5.0)
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.98, epsilon=1e-9),
+        loss=MaskedSparseCategoricalCrossentropy(label_smoothing=0.1),
+        metrics=[MaskedAccuracy()],
+    )
+    history = model.fit(x, y, batch_size=8, epochs=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert int(model.optimizer.iterations) == 16
+    # The optimizer's current rate is the schedule at its iteration count.
+    np.testing.assert_allclose(
+        float(model.optimizer.learning_rate), reference_rate(16, 8, 4, 5.0), rtol=1e-5
+    )
+
+    path = tmp_path / "tiny.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    lr = restored.optimizer._learning_rate
+    assert isinstance(lr, TransformerSchedule)
+    assert lr.get_config() == schedule.get_config()
+    assert isinstance(restored.loss, MaskedSparseCategoricalCrossentropy)
+    assert restored.loss.get_config() == model.loss.get_config()
+    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+    before = model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)
+    after = restored.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)
+    assert after["loss"] == pytest.approx(before["loss"], rel=1e-6)
+    assert after["masked_accuracy"] == pytest.approx(before["masked_accuracy"], rel=1e-6)
+    # Training resumes from the saved iteration count.
+    assert int(restored.optimizer.iterations) == 16

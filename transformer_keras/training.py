@@ -1,0 +1,365 @@
+"""Training utilities: the paper's learning-rate schedule, a padding-aware loss and accuracy.
+
+Everything here is written with `keras.ops`, so it runs on every Keras backend, and is
+registered for serialization under the package name ``"transformer_keras"``, so a model
+compiled with these objects can be saved to a ``.keras`` file and loaded back.
+
+Padding convention: a label equal to ``ignore_class`` (``0`` by default, the padding id)
+marks a position that carries no loss and is not counted by the accuracy.
+"""
+
+import math
+import numbers
+
+import keras
+from keras import ops
+
+__all__ = [
+    "MaskedAccuracy",
+    "MaskedSparseCategoricalCrossentropy",
+    "TransformerSchedule",
+    "masked_accuracy",
+]
+
+_REDUCTIONS = ("mean", "sum", "none", None)
+
+
+def _keras_mask(x):
+    """Returns the Keras mask attached to a tensor by a masking layer, or None."""
+    try:
+        from keras.src.backend.common.masking import get_keras_mask
+    except ImportError:  # pragma: no cover - layout of a future Keras
+        return getattr(x, "_keras_mask", None)
+    return get_keras_mask(x)
+
+
+def _check_ignore_class(ignore_class):
+    """Validates `ignore_class` (an int or None) and returns it."""
+    if ignore_class is None:
+        return None
+    if isinstance(ignore_class, bool) or not isinstance(ignore_class, numbers.Integral):
+        raise ValueError(f"`ignore_class` must be an int or None, got {ignore_class!r}.")
+    return int(ignore_class)
+
+
+def _python_number(value):
+    """Returns a NumPy or Python real number as a plain Python int or float."""
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
+def _standardize_labels(y_true, y_pred):
+    """Casts labels to int32 and drops a trailing axis of size 1 when labels have the
+    same rank as the predictions (Keras' `(batch, 1)` label convention)."""
+    y_true = ops.convert_to_tensor(y_true)
+    if len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == 1:
+        y_true = ops.squeeze(y_true, axis=-1)
+    if len(y_true.shape) + 1 != len(y_pred.shape):
+        raise ValueError(
+            "Expected `y_true` to have one axis fewer than `y_pred` (integer labels against "
+            f"per-class scores), got y_true.shape={tuple(y_true.shape)} and "
+            f"y_pred.shape={tuple(y_pred.shape)}."
+        )
+    return ops.cast(y_true, "int32")
+
+
+def _token_weights(y_true, y_pred, ignore_class, sample_weight, dtype):
+    """Float weights of shape `y_true.shape`: 0 at padding (and where the Keras mask of
+    `y_pred` is off), otherwise 1 or the broadcast `sample_weight`."""
+    if ignore_class is None:
+        weights = ops.ones_like(y_true, dtype=dtype)
+    else:
+        weights = ops.cast(ops.not_equal(y_true, ignore_class), dtype)
+    mask = _keras_mask(y_pred)
+    if mask is not None:
+        weights = weights * ops.cast(mask, dtype)
+    if sample_weight is not None:
+        sample_weight = ops.cast(ops.convert_to_tensor(sample_weight), dtype)
+        while len(sample_weight.shape) < len(weights.shape):
+            sample_weight = ops.expand_dims(sample_weight, axis=-1)
+        if len(sample_weight.shape) > len(weights.shape) and sample_weight.shape[-1] == 1:
+            sample_weight = ops.squeeze(sample_weight, axis=-1)
+        weights = weights * sample_weight
+    return weights
+
+
+@keras.saving.register_keras_serializable(package="transformer_keras")
+class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """The learning-rate schedule of "Attention Is All You Need" (section 5.3).
+
+    ``lrate = scale * d_model**-0.5 * min(step**-0.5, step * warmup_steps**-1.5)``: a linear
+    warm-up over the first `warmup_steps` steps, then decay proportional to the inverse
+    square root of the step. The peak, reached at ``step == warmup_steps``, is
+    ``scale * (d_model * warmup_steps)**-0.5``.
+
+    The paper counts steps from 1, while a Keras optimizer calls its schedule with its
+    0-based ``iterations`` counter. This class evaluates the formula at ``max(step, 1)``:
+    for every ``step >= 1`` it returns exactly the paper's value, and ``step == 0`` (the very
+    first update) gets the value of step 1 instead of the formula's ``0 * ...`` / ``inf``.
+
+    Args:
+        d_model: Width of the model (the paper's ``d_model``), a positive number.
+        warmup_steps: Number of warm-up steps, a positive number. Defaults to 4000.
+        scale: Constant factor applied to the whole schedule, a positive number.
+            Defaults to 1.0 (the paper's schedule).
+
+    Returns:
+        Calling the schedule with a step returns the learning rate as a float32 scalar tensor.
+
+    Example:
+        >>> schedule = TransformerSchedule(d_model=512, warmup_steps=4000)
+        >>> optimizer = keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.98, epsilon=1e-9)
+        >>> round(float(schedule(4000)), 6)
+        0.000699
+    """
+
+    def __init__(self, d_model, warmup_steps=4000, scale=1.0):
+        for arg, value in (("d_model", d_model), ("warmup_steps", warmup_steps), ("scale", scale)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ValueError(f"`{arg}` must be a positive number, got {value!r}.")
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError(f"`{arg}` must be a positive number, got {value!r}.")
+        # Plain Python numbers keep get_config JSON-serializable (NumPy scalars are not).
+        self.d_model = _python_number(d_model)
+        self.warmup_steps = _python_number(warmup_steps)
+        self.scale = _python_number(scale)
+
+    def __call__(self, step):
+        step = ops.maximum(ops.cast(step, "float32"), 1.0)
+        warmup = ops.cast(self.warmup_steps, "float32")
+        factor = ops.minimum(ops.rsqrt(step), step * ops.power(warmup, -1.5))
+        return ops.cast(self.scale * self.d_model**-0.5, "float32") * factor
+
+    def get_config(self):
+        """Returns the constructor arguments, so that `from_config` rebuilds the schedule."""
+        return {"d_model": self.d_model, "warmup_steps": self.warmup_steps, "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package="transformer_keras")
+class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
+    """Sparse categorical cross-entropy that ignores padding, with the paper's label smoothing.
+
+    For integer labels of shape ``(batch, length)`` (or ``(batch,)``) and scores of shape
+    ``(batch, length, vocab)`` (or ``(batch, vocab)``), the per-token loss is
+    ``-sum_v target_v * log p_v`` with ``target = (1 - eps) * one_hot(label) + eps / vocab``.
+    Positions whose label equals `ignore_class` carry no loss, and the default reduction is
+    the mean over real tokens: the sum of the token losses divided by the number of
+    non-padding tokens in the batch (not a mean of per-sequence means). A batch without any
+    real token gives 0, not NaN.
+
+    A Keras mask attached to `y_pred` (e.g. by ``Embedding(mask_zero=True)``) also switches
+    positions off. A `sample_weight` broadcast against the labels (``(batch,)`` or
+    ``(batch, length)``) weights the tokens; the mean then divides by the sum of the weights
+    of the real tokens.
+
+    Note that `model.evaluate` and the ``loss`` reported by `fit` average this per-batch
+    value over batches weighted by batch size, as Keras does for every loss; only a single
+    batch gives exactly the token mean over the whole data set.
+
+    Args:
+        from_logits: Whether `y_pred` holds logits (True, the default) or probabilities.
+        label_smoothing: The paper's ``epsilon_ls`` in ``[0, 1)``; 0.1 in the paper.
+            Defaults to 0.0 (no smoothing).
+        ignore_class: Label id of padding positions, or None to count every position.
+            Defaults to 0.
+        reduction: ``"mean"`` (mean over real tokens, the default), ``"sum"`` (sum over real
+            tokens) or ``"none"``/None (per-token losses, 0 at padding, shaped like the labels).
+        name: Name of the loss. Defaults to ``"masked_sparse_categorical_crossentropy"``.
+
+    Returns:
+        Calling the loss returns a scalar (or per-token losses for ``reduction="none"``).
+
+    Example:
+        >>> loss = MaskedSparseCategoricalCrossentropy(label_smoothing=0.1)
+        >>> labels = np.array([[5, 2, 0, 0]])  # two real tokens, two padding
+        >>> logits = np.zeros((1, 4, 8), "float32")
+        >>> round(float(loss(labels, logits)), 4)  # log(8): uniform predictions
+        2.0794
+    """
+
+    def __init__(
+        self,
+        from_logits=True,
+        label_smoothing=0.0,
+        ignore_class=0,
+        reduction="mean",
+        name="masked_sparse_categorical_crossentropy",
+    ):
+        if not isinstance(from_logits, bool):
+            raise ValueError(f"`from_logits` must be a bool, got {from_logits!r}.")
+        if (
+            isinstance(label_smoothing, bool)
+            or not isinstance(label_smoothing, (int, float))
+            or not 0.0 <= label_smoothing < 1.0
+        ):
+            raise ValueError(f"`label_smoothing` must be in [0, 1), got {label_smoothing!r}.")
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"`reduction` must be one of {_REDUCTIONS}, got {reduction!r}.")
+        super().__init__(name=name, reduction=reduction)
+        self.from_logits = from_logits
+        self.label_smoothing = float(label_smoothing)
+        self.ignore_class = _check_ignore_class(ignore_class)
+
+    def call(self, y_true, y_pred):
+        """Returns per-token losses shaped like the labels, 0 at padding positions.
+
+        Args:
+            y_true: Integer labels, ``(batch, length)`` or ``(batch,)``.
+            y_pred: Logits or probabilities with one more (class) axis than `y_true`.
+
+        Returns:
+            Float tensor shaped like `y_true` (after dropping a trailing axis of size 1).
+        """
+        y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
+        y_true = _standardize_labels(y_true, y_pred)
+        vocab = y_pred.shape[-1]
+        if self.from_logits:
+            log_probs = ops.log_softmax(y_pred, axis=-1)
+        else:
+            probs = y_pred / ops.sum(y_pred, axis=-1, keepdims=True)
+            eps = keras.config.epsilon()
+            log_probs = ops.log(ops.clip(probs, eps, 1.0 - eps))
+        if self.ignore_class is None:
+            safe_labels = y_true
+            real = None
+        else:
+            real = ops.not_equal(y_true, self.ignore_class)
+            safe_labels = ops.where(real, y_true, ops.zeros_like(y_true))
+        nll = -ops.sum(ops.one_hot(safe_labels, vocab, dtype=self.dtype) * log_probs, axis=-1)
+        if self.label_smoothing:
+            uniform = -ops.mean(log_probs, axis=-1)
+            nll = (1.0 - self.label_smoothing) * nll + self.label_smoothing * uniform
+        if real is not None:
+            nll = ops.where(real, nll, ops.zeros_like(nll))
+        return nll
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """Computes the loss reduced over real tokens (see the class docstring).
+
+        Args:
+            y_true: Integer labels, ``(batch, length)`` or ``(batch,)``.
+            y_pred: Logits or probabilities with one more (class) axis than `y_true`.
+            sample_weight: Optional weights broadcast against `y_true`.
+
+        Returns:
+            A scalar, or per-token losses for ``reduction="none"``.
+        """
+        with keras.name_scope(self.name):
+            pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
+            labels = _standardize_labels(y_true, pred)
+            losses = self.call(labels, pred)
+            weights = _token_weights(labels, y_pred, self.ignore_class, sample_weight, self.dtype)
+            weighted = losses * weights
+            if self.reduction in ("none", None):
+                return weighted
+            total = ops.sum(weighted)
+            if self.reduction == "sum":
+                return total
+            return ops.divide_no_nan(total, ops.sum(weights))
+
+    def get_config(self):
+        """Returns the constructor arguments, so that `from_config` rebuilds the loss."""
+        return {
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "ignore_class": self.ignore_class,
+            "reduction": self.reduction,
+            "name": self.name,
+        }
+
+
+def _correct_and_count(y_true, y_pred, ignore_class, sample_weight, dtype):
+    """Returns (weighted number of correct real tokens, weighted number of real tokens)."""
+    y_pred = ops.convert_to_tensor(y_pred)
+    labels = _standardize_labels(y_true, y_pred)
+    predicted = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
+    weights = _token_weights(labels, y_pred, ignore_class, sample_weight, dtype)
+    correct = ops.cast(ops.equal(predicted, labels), dtype) * weights
+    return ops.sum(correct), ops.sum(weights)
+
+
+def masked_accuracy(y_true, y_pred, ignore_class=0):
+    """Token accuracy over the positions whose label is not `ignore_class`.
+
+    Args:
+        y_true: Integer labels, ``(batch, length)`` or ``(batch,)``.
+        y_pred: Scores (logits or probabilities) with one more (class) axis than `y_true`;
+            the prediction is their argmax.
+        ignore_class: Label id of padding positions, or None to count every position.
+            Defaults to 0.
+
+    Returns:
+        A float32 scalar: correct real tokens / real tokens (0 when there is no real token).
+
+    Example:
+        >>> labels = np.array([[1, 2, 0]])
+        >>> scores = np.eye(3)[[[1, 0, 2]]]  # predicts 1, 0, 2
+        >>> float(masked_accuracy(labels, scores))
+        0.5
+    """
+    ignore_class = _check_ignore_class(ignore_class)
+    correct, count = _correct_and_count(y_true, y_pred, ignore_class, None, "float32")
+    return ops.divide_no_nan(correct, count)
+
+
+@keras.saving.register_keras_serializable(package="transformer_keras")
+class MaskedAccuracy(keras.metrics.Metric):
+    """Token accuracy over non-padding positions, accumulated over batches.
+
+    The result is the total number of correct real tokens divided by the total number of
+    real tokens seen since the last reset, so long and short batches count in proportion to
+    their real tokens (this is not a mean of per-batch accuracies). A Keras mask attached to
+    `y_pred` and a `sample_weight` broadcast against the labels weight the tokens.
+
+    Args:
+        ignore_class: Label id of padding positions, or None to count every position.
+            Defaults to 0.
+        name: Name of the metric. Defaults to ``"masked_accuracy"``.
+        dtype: Dtype of the accumulators. Defaults to the Keras float type.
+
+    Returns:
+        `result()` returns the accumulated accuracy as a scalar (0 before any real token).
+
+    Example:
+        >>> metric = MaskedAccuracy()
+        >>> metric.update_state(np.array([[1, 2, 0]]), np.eye(3)[[[1, 0, 2]]])
+        >>> metric.update_state(np.array([[2, 0, 0]]), np.eye(3)[[[2, 1, 1]]])
+        >>> round(float(metric.result()), 4)  # 2 correct out of 3 real tokens
+        0.6667
+    """
+
+    def __init__(self, ignore_class=0, name="masked_accuracy", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.ignore_class = _check_ignore_class(ignore_class)
+        self.correct = self.add_variable(
+            shape=(), initializer="zeros", dtype=self.dtype, name="correct"
+        )
+        self.count = self.add_variable(
+            shape=(), initializer="zeros", dtype=self.dtype, name="count"
+        )
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Adds a batch of predictions to the running totals.
+
+        Args:
+            y_true: Integer labels, ``(batch, length)`` or ``(batch,)``.
+            y_pred: Scores with one more (class) axis than `y_true`.
+            sample_weight: Optional weights broadcast against `y_true`.
+        """
+        correct, count = _correct_and_count(
+            y_true, y_pred, self.ignore_class, sample_weight, self.dtype
+        )
+        self.correct.assign_add(correct)
+        self.count.assign_add(count)
+
+    def result(self):
+        """Returns correct real tokens / real tokens seen so far."""
+        return ops.divide_no_nan(self.correct, self.count)
+
+    def reset_state(self):
+        """Sets both running totals back to zero."""
+        self.correct.assign(ops.zeros((), dtype=self.dtype))
+        self.count.assign(ops.zeros((), dtype=self.dtype))
+
+    def get_config(self):
+        """Returns the constructor arguments, so that `from_config` rebuilds the metric."""
+        return {"ignore_class": self.ignore_class, "name": self.name, "dtype": self.dtype}
