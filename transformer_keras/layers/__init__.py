@@ -1,7 +1,10 @@
 """Keras layers of the Transformer: embeddings, attention, feed-forward, blocks."""
 
+from transformer_keras.layers.class_token import ClassToken
 from transformer_keras.layers.feed_forward import FeedForward
+from transformer_keras.layers.masked_global_pooling import MaskedGlobalPooling
 from transformer_keras.layers.multi_head_attention import MultiHeadAttention
+from transformer_keras.layers.patch_embedding import PatchEmbedding
 from transformer_keras.layers.position_embedding import PositionEmbedding
 from transformer_keras.layers.rotary_embedding import RotaryEmbedding
 from transformer_keras.layers.sinusoidal_positional_encoding import SinusoidalPositionalEncoding
@@ -10,8 +13,11 @@ from transformer_keras.layers.transformer_decoder_block import TransformerDecode
 from transformer_keras.layers.transformer_encoder_block import TransformerEncoderBlock
 
 __all__ = [
+    "ClassToken",
     "FeedForward",
+    "MaskedGlobalPooling",
     "MultiHeadAttention",
+    "PatchEmbedding",
     "PositionEmbedding",
     "RotaryEmbedding",
     "SinusoidalPositionalEncoding",

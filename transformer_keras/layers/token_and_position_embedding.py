@@ -44,6 +44,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         inputs: integer tensor `(batch, length)`.
         start_index: int or scalar tensor, the position of the first token (for cached
             decoding). Defaults to `0`.
+        reverse: bool. When True, `inputs` are hidden states `(batch, length, embedding_dim)`
+            and the layer returns logits over the vocabulary, `inputs @ E^T`, sharing the token
+            table with the output projection as in the paper. Defaults to `False`.
 
     Example:
 
@@ -86,7 +89,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             embeddings_initializer = keras.initializers.RandomNormal(stddev=embedding_dim**-0.5)
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.max_wavelength = max_wavelength
-        self.supports_masking = mask_zero
+        self.supports_masking = True
 
         self.token_embedding = keras.layers.Embedding(
             vocabulary_size,
@@ -114,7 +117,11 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.position_embedding.build(tuple(inputs_shape) + (self.embedding_dim,))
         self.built = True
 
-    def call(self, inputs, start_index=0):
+    def call(self, inputs, start_index=0, reverse=False):
+        if reverse:
+            # Output projection tied to the token table (section 3.4): logits = x E^T.
+            embeddings = ops.cast(self.token_embedding.embeddings, inputs.dtype)
+            return ops.matmul(inputs, ops.transpose(embeddings))  # (B, T, vocabulary_size)
         length = inputs.shape[-1]
         if length is not None and length > self.sequence_length:
             raise ValueError(
@@ -126,12 +133,16 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         return x + self.position_embedding(x, start_index=start_index)
 
     def compute_mask(self, inputs, mask=None):
-        if not self.mask_zero:
-            return None
+        if not self.mask_zero or "float" in str(inputs.dtype):  # `reverse=True` keeps masks
+            return mask
         return ops.not_equal(inputs, 0)
 
     def compute_output_shape(self, inputs_shape):
         return tuple(inputs_shape) + (self.embedding_dim,)
+
+    def compute_output_spec(self, *args, **kwargs):
+        # Trace `call`: the output depends on `reverse`.
+        return super(keras.layers.Layer, self).compute_output_spec(*args, **kwargs)
 
     @property
     def embeddings(self):

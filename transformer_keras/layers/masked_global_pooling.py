@@ -1,0 +1,74 @@
+"""Pooling over the sequence axis that ignores padding."""
+
+import keras
+from keras import ops
+
+from transformer_keras.layers._utils import check_rank, get_implicit_mask, to_bool_mask
+
+POOLING_MODES = ("mean", "max", "first")
+
+
+@keras.saving.register_keras_serializable(package="transformer_keras")
+class MaskedGlobalPooling(keras.layers.Layer):
+    """Pools `(batch, length, width)` to `(batch, width)` over real (unmasked) positions.
+
+    `"mean"` averages real positions, `"max"` takes their maximum, `"first"` takes position 0
+    (the class token). A row with no real position pools to zeros: Keras'
+    `GlobalAveragePooling1D` divides by zero there and returns NaN, which turns a whole training
+    loss to NaN (SST-2 has sentences that are empty after standardization).
+
+    Args:
+        mode: `"mean"`, `"max"` or `"first"`. Defaults to `"mean"`.
+        **kwargs: other keyword arguments of `keras.layers.Layer`.
+
+    Call arguments:
+        inputs: `(batch, length, width)`.
+        mask: boolean or 0/1 `(batch, length)`; defaults to the implicit Keras mask of `inputs`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from transformer_keras.layers import MaskedGlobalPooling
+    >>> x = np.array([[[1.0], [3.0], [100.0]]], "float32")
+    >>> np.asarray(MaskedGlobalPooling()(x, mask=np.array([[1, 1, 0]])))
+    array([[2.]], dtype=float32)
+    """
+
+    def __init__(self, mode="mean", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in POOLING_MODES:
+            raise ValueError(f"`mode` must be one of {POOLING_MODES}. Received: mode={mode!r}")
+        self.mode = mode
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        check_rank("inputs", inputs, 3)
+        if self.mode == "first":
+            return inputs[:, 0, :]
+        if mask is None:
+            mask = get_implicit_mask(inputs)
+        if mask is None:
+            mask = ops.ones(ops.shape(inputs)[:2], dtype="bool")
+        mask = to_bool_mask(mask)
+        check_rank("mask", mask, 2)
+        real = ops.expand_dims(mask, -1)  # (B, T, 1)
+        has_real = ops.any(real, axis=1)  # (B, 1)
+        if self.mode == "mean":
+            weights = ops.cast(real, inputs.dtype)
+            total = ops.sum(inputs * weights, axis=1)
+            count = ops.maximum(ops.sum(weights, axis=1), ops.cast(1.0, inputs.dtype))
+            return total / count
+        lowest = ops.cast(-3e4 if inputs.dtype == "float16" else -1e9, inputs.dtype)
+        pooled = ops.max(ops.where(real, inputs, lowest), axis=1)
+        return ops.where(has_real, pooled, ops.zeros_like(pooled))
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # the pooled output has no sequence axis left to mask
+
+    def compute_output_shape(self, inputs_shape):
+        return (inputs_shape[0], inputs_shape[2])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"mode": self.mode})
+        return config

@@ -1,0 +1,105 @@
+"""The paper's encoder-decoder Transformer for sequence-to-sequence tasks."""
+
+import keras
+
+from transformer_keras.layers import TokenAndPositionEmbedding
+from transformer_keras.models._stacks import block_kwargs, decoder_stack, encoder_stack
+
+
+def build_seq2seq(
+    source_vocabulary_size,
+    target_vocabulary_size,
+    source_length,
+    target_length,
+    embedding_dim=256,
+    num_heads=8,
+    num_encoder_layers=2,
+    num_decoder_layers=2,
+    intermediate_dim=None,
+    dropout=0.1,
+    norm_first=False,
+    positional="sinusoidal",
+    activation="relu",
+    tie_embeddings=False,
+    name="seq2seq",
+):
+    """Builds an encoder-decoder Transformer trained with teacher forcing.
+
+        encoder_tokens -> embedding -> encoder blocks --------------.
+        decoder_tokens -> embedding -> decoder blocks (causal self-attention, cross-attention)
+                       -> next-token logits
+
+    Id 0 is padding in both vocabularies: padded source tokens are never attended to, padded
+    target positions are masked as keys and should get no loss
+    (`transformer_keras.training.MaskedSparseCategoricalCrossentropy`).
+
+    Layer names are a contract used by `transformer_keras.decoding` and `hidden_state_model`:
+    `encoder_embedding`, `encoder_block_{i}`, `decoder_embedding`, `decoder_block_{i}`,
+    `encoder_final_norm`/`decoder_final_norm` (pre-LN only) and `logits` (untied only).
+
+    Args:
+        source_vocabulary_size: int. Source vocabulary, id 0 padding.
+        target_vocabulary_size: int. Target vocabulary, id 0 padding.
+        source_length: int. Longest source.
+        target_length: int. Longest decoder input (the target with its start token, shifted).
+        embedding_dim: int. Defaults to `256`.
+        num_heads: int. Defaults to `8`.
+        num_encoder_layers: int. Defaults to `2`.
+        num_decoder_layers: int. Defaults to `2`.
+        intermediate_dim: int. Defaults to `4 * embedding_dim`.
+        dropout: float. Defaults to `0.1`.
+        norm_first: bool. Pre-LN blocks. Defaults to `False`.
+        positional: `"sinusoidal"` or `"learned"`. Defaults to `"sinusoidal"`.
+        activation: feed-forward activation. Defaults to `"relu"`.
+        tie_embeddings: bool. Share the target embedding table with the output projection
+            (section 3.4 of the paper). Defaults to `False`.
+        name: model name.
+
+    Returns:
+        A `keras.Model` from `{"encoder_tokens": (batch, source_length), "decoder_tokens":
+        (batch, target_length)}` to logits `(batch, target_length, target_vocabulary_size)`.
+
+    Example:
+
+    >>> from transformer_keras.models import build_seq2seq
+    >>> model = build_seq2seq(500, 600, source_length=20, target_length=21,
+    ...                       embedding_dim=64, num_heads=4)
+    >>> model.output_shape
+    (None, 21, 600)
+    """
+    kwargs = block_kwargs(
+        num_heads, intermediate_dim, dropout, activation, norm_first, embedding_dim
+    )
+
+    encoder_tokens = keras.Input(shape=(source_length,), dtype="int32", name="encoder_tokens")
+    decoder_tokens = keras.Input(shape=(target_length,), dtype="int32", name="decoder_tokens")
+
+    x = TokenAndPositionEmbedding(
+        source_vocabulary_size,
+        source_length,
+        embedding_dim,
+        mask_zero=True,
+        positional=positional,
+        name="encoder_embedding",
+    )(encoder_tokens)
+    x = keras.layers.Dropout(dropout, name="encoder_embedding_dropout")(x)
+    encoder_outputs = encoder_stack(x, num_encoder_layers, prefix="encoder", **kwargs)
+
+    target_embedding = TokenAndPositionEmbedding(
+        target_vocabulary_size,
+        target_length,
+        embedding_dim,
+        mask_zero=True,
+        positional=positional,
+        name="decoder_embedding",
+    )
+    y = target_embedding(decoder_tokens)
+    y = keras.layers.Dropout(dropout, name="decoder_embedding_dropout")(y)
+    y = decoder_stack(y, num_decoder_layers, encoder_outputs, prefix="decoder", **kwargs)
+    if tie_embeddings:
+        logits = target_embedding(y, reverse=True)
+    else:
+        logits = keras.layers.Dense(target_vocabulary_size, name="logits")(y)
+    return keras.Model(
+        {"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens}, logits, name=name
+    )

@@ -1,0 +1,84 @@
+"""Encoder-only token classifier (named entities, part of speech): one label per token."""
+
+import keras
+
+from transformer_keras.layers import TokenAndPositionEmbedding
+from transformer_keras.models._stacks import block_kwargs, encoder_stack
+
+
+def build_token_classifier(
+    vocabulary_size,
+    num_tags,
+    sequence_length,
+    embedding_dim=128,
+    num_heads=4,
+    num_layers=2,
+    intermediate_dim=None,
+    dropout=0.1,
+    norm_first=False,
+    positional="sinusoidal",
+    activation="relu",
+    feature_vocabulary_sizes=None,
+    name="token_classifier",
+):
+    """Builds a Transformer encoder that outputs tag logits for every token.
+
+        token ids (+ optional per-token features) -> embeddings -> encoder blocks -> Dense
+
+    Token id 0 is padding; tag id 0 should be reserved for padding too, so that
+    `transformer_keras.training.MaskedSparseCategoricalCrossentropy(ignore_class=0)` gives
+    padding no loss. The logits also carry the padding mask, which Keras' own losses and
+    metrics apply.
+
+    Extra categorical inputs per token (word shape, capitalisation, suffix ids: what makes
+    names recognisable) are named in `feature_vocabulary_sizes`; each gets its own embedding,
+    added to the token embedding.
+
+    Args:
+        vocabulary_size: int. Token vocabulary size, id 0 being padding.
+        num_tags: int. Number of tags including the padding tag 0.
+        sequence_length: int. Tokens per example.
+        embedding_dim, num_heads, num_layers, intermediate_dim, dropout, norm_first,
+            positional, activation: as in `build_text_classifier`.
+        feature_vocabulary_sizes: dict mapping an input name to its vocabulary size, for
+            extra integer inputs `(batch, sequence_length)`. Defaults to none.
+        name: model name.
+
+    Returns:
+        A `keras.Model` from `token_ids` (a dict of inputs when features are given) to logits
+        `(batch, sequence_length, num_tags)`.
+
+    Example:
+
+    >>> from transformer_keras.models import build_token_classifier
+    >>> model = build_token_classifier(1000, num_tags=7, sequence_length=40)
+    >>> model.output_shape
+    (None, 40, 7)
+    """
+    kwargs = block_kwargs(
+        num_heads, intermediate_dim, dropout, activation, norm_first, embedding_dim
+    )
+    feature_vocabulary_sizes = dict(feature_vocabulary_sizes or {})
+    if "token_ids" in feature_vocabulary_sizes:
+        raise ValueError("`feature_vocabulary_sizes` cannot name the input 'token_ids'.")
+
+    token_ids = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
+    inputs = {"token_ids": token_ids}
+    x = TokenAndPositionEmbedding(
+        vocabulary_size,
+        sequence_length,
+        embedding_dim,
+        mask_zero=True,
+        positional=positional,
+        name="token_embedding",
+    )(token_ids)
+    for feature, size in sorted(feature_vocabulary_sizes.items()):
+        feature_ids = keras.Input(shape=(sequence_length,), dtype="int32", name=feature)
+        inputs[feature] = feature_ids
+        feature_embedding = keras.layers.Embedding(size, embedding_dim, name=f"{feature}_embedding")
+        x = keras.layers.Add(name=f"add_{feature}")([x, feature_embedding(feature_ids)])
+    x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
+    x = encoder_stack(x, num_layers, **kwargs)
+    logits = keras.layers.Dense(num_tags, name="logits")(x)
+    model_inputs = inputs if feature_vocabulary_sizes else token_ids
+    return keras.Model(model_inputs, logits, name=name)
