@@ -20,6 +20,11 @@ class ClassToken(keras.layers.Layer):
         initializer: Defaults to `"zeros"`.
         **kwargs: other keyword arguments of `keras.layers.Layer`.
 
+    Call arguments:
+        inputs: `(batch, length, width)`.
+        mask: boolean or 0/1 `(batch, length)`; defaults to the implicit Keras mask of
+            `inputs`. The output's mask is this mask with `True` prepended.
+
     Example:
 
     >>> import numpy as np
@@ -43,7 +48,8 @@ class ClassToken(keras.layers.Layer):
             name="token", shape=(1, 1, inputs_shape[-1]), initializer=self.initializer
         )
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
+        del mask  # only used by `compute_mask`, which Keras calls with it
         token = ops.cast(self.token, inputs.dtype)
         token = ops.broadcast_to(token, (ops.shape(inputs)[0], 1, inputs.shape[-1]))
         return ops.concatenate([token, inputs], axis=1)

@@ -15,7 +15,9 @@ class MaskedGlobalPooling(keras.layers.Layer):
     `"mean"` averages real positions, `"max"` takes their maximum, `"first"` takes position 0
     (the class token). A row with no real position pools to zeros: Keras'
     `GlobalAveragePooling1D` divides by zero there and returns NaN, which turns a whole training
-    loss to NaN (SST-2 has sentences that are empty after standardization).
+    loss to NaN (SST-2 has sentences that are empty after standardization). Values at padded
+    positions never reach the result, even when they are not finite. The mean of float16 and
+    bfloat16 inputs is accumulated in float32.
 
     Args:
         mode: `"mean"`, `"max"` or `"first"`. Defaults to `"mean"`.
@@ -54,11 +56,18 @@ class MaskedGlobalPooling(keras.layers.Layer):
         real = ops.expand_dims(mask, -1)  # (B, T, 1)
         has_real = ops.any(real, axis=1)  # (B, 1)
         if self.mode == "mean":
-            weights = ops.cast(real, inputs.dtype)
-            total = ops.sum(inputs * weights, axis=1)
-            count = ops.maximum(ops.sum(weights, axis=1), ops.cast(1.0, inputs.dtype))
-            return total / count
-        lowest = ops.cast(-3e4 if inputs.dtype == "float16" else -1e9, inputs.dtype)
+            # `where`, not a product with the mask: a non-finite value at a padded position
+            # must not reach the result (inf * 0 is NaN). Half-precision inputs are summed in
+            # float32: a float16 sum can overflow where the mean does not.
+            dtype = keras.backend.standardize_dtype(inputs.dtype)
+            dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
+            values = ops.cast(ops.where(real, inputs, ops.zeros_like(inputs)), dtype)
+            total = ops.sum(values, axis=1)
+            count = ops.maximum(ops.sum(ops.cast(real, dtype), axis=1), ops.cast(1.0, dtype))
+            return ops.cast(total / count, inputs.dtype)
+        # Padded positions become -inf, below every real value (a finite stand-in such as -1e9
+        # would win against real values below it); rows without a real position give zeros.
+        lowest = ops.cast(float("-inf"), inputs.dtype)
         pooled = ops.max(ops.where(real, inputs, lowest), axis=1)
         return ops.where(has_real, pooled, ops.zeros_like(pooled))
 

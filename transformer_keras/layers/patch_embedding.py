@@ -36,7 +36,7 @@ class PatchEmbedding(keras.layers.Layer):
         self.embedding_dim = embedding_dim
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
-    def build(self, inputs_shape):
+    def _check_image_shape(self, inputs_shape):
         if len(inputs_shape) != 4:
             raise ValueError(
                 "`inputs` must be images of shape (batch, height, width, channels). "
@@ -49,6 +49,9 @@ class PatchEmbedding(keras.layers.Layer):
                     f"The image {name} ({size}) must be divisible by `patch_size` "
                     f"({self.patch_size})."
                 )
+
+    def build(self, inputs_shape):
+        self._check_image_shape(inputs_shape)
         self.projection = keras.layers.Conv2D(
             self.embedding_dim,
             self.patch_size,
@@ -61,6 +64,9 @@ class PatchEmbedding(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
+        # Checked at every call, not only when building: the strided convolution would
+        # silently drop the last rows/columns of a later, differently sized image.
+        self._check_image_shape(inputs.shape)
         patches = self.projection(inputs)  # (B, H/p, W/p, d)
         batch = ops.shape(patches)[0]
         return ops.reshape(patches, (batch, -1, self.embedding_dim))

@@ -15,6 +15,13 @@ def check_positive(name, value):
         raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
 
 
+def check_num_classes(name, value):
+    """A classifier needs at least two classes (`num_classes`, `num_tags`)."""
+    check_positive(name, value)
+    if value < 2:
+        raise ValueError(f"`{name}` must be at least 2. Received: {name}={value}")
+
+
 def block_kwargs(num_heads, intermediate_dim, dropout, activation, norm_first, embedding_dim):
     """Arguments common to every block of a model, with the paper's d_ff = 4 d default."""
     check_positive("embedding_dim", embedding_dim)

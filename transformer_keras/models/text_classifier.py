@@ -7,7 +7,12 @@ from transformer_keras.layers import (
     MaskedGlobalPooling,
     TokenAndPositionEmbedding,
 )
-from transformer_keras.models._stacks import block_kwargs, check_choice, encoder_stack
+from transformer_keras.models._stacks import (
+    block_kwargs,
+    check_choice,
+    check_num_classes,
+    encoder_stack,
+)
 
 POOLINGS = ("mean", "max", "cls")
 
@@ -38,7 +43,8 @@ def build_text_classifier(
 
     Args:
         vocabulary_size: int. Size of the token vocabulary, id 0 being padding.
-        num_classes: int. Number of classes; the model outputs `num_classes` logits.
+        num_classes: int. Number of classes, at least 2; the model outputs `num_classes`
+            logits.
         sequence_length: int. Longest input (token ids per example).
         embedding_dim: int. Model width `d_model`. Defaults to `128`.
         num_heads: int. Attention heads; must divide `embedding_dim`. Defaults to `4`.
@@ -68,8 +74,7 @@ def build_text_classifier(
     kwargs = block_kwargs(
         num_heads, intermediate_dim, dropout, activation, norm_first, embedding_dim
     )
-    if num_classes < 2:
-        raise ValueError(f"`num_classes` must be at least 2. Received: num_classes={num_classes}")
+    check_num_classes("num_classes", num_classes)
 
     token_ids = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
     x = TokenAndPositionEmbedding(

@@ -3,7 +3,20 @@
 import keras
 
 from transformer_keras.layers import TokenAndPositionEmbedding
-from transformer_keras.models._stacks import block_kwargs, encoder_stack
+from transformer_keras.models._stacks import block_kwargs, check_num_classes, encoder_stack
+
+
+@keras.saving.register_keras_serializable(package="transformer_keras")
+class AddKeepingMask(keras.layers.Add):
+    """`keras.layers.Add` whose output keeps the mask of its first input.
+
+    Keras' `Add` drops the mask as soon as one of its inputs has none. A feature embedding has
+    none (its id 0 is a real value, not padding), and the token embedding's padding mask must
+    still reach the encoder blocks, the logits and the loss.
+    """
+
+    def compute_mask(self, inputs, mask=None):
+        return None if mask is None else mask[0]
 
 
 def build_token_classifier(
@@ -32,11 +45,12 @@ def build_token_classifier(
 
     Extra categorical inputs per token (word shape, capitalisation, suffix ids: what makes
     names recognisable) are named in `feature_vocabulary_sizes`; each gets its own embedding,
-    added to the token embedding.
+    added to the token embedding. Every feature id, 0 included, is a real value: padding is
+    decided by the token ids alone.
 
     Args:
         vocabulary_size: int. Token vocabulary size, id 0 being padding.
-        num_tags: int. Number of tags including the padding tag 0.
+        num_tags: int. Number of tags including the padding tag 0, at least 2.
         sequence_length: int. Tokens per example.
         embedding_dim, num_heads, num_layers, intermediate_dim, dropout, norm_first,
             positional, activation: as in `build_text_classifier`.
@@ -58,6 +72,7 @@ def build_token_classifier(
     kwargs = block_kwargs(
         num_heads, intermediate_dim, dropout, activation, norm_first, embedding_dim
     )
+    check_num_classes("num_tags", num_tags)
     feature_vocabulary_sizes = dict(feature_vocabulary_sizes or {})
     if "token_ids" in feature_vocabulary_sizes:
         raise ValueError("`feature_vocabulary_sizes` cannot name the input 'token_ids'.")
@@ -76,7 +91,7 @@ def build_token_classifier(
         feature_ids = keras.Input(shape=(sequence_length,), dtype="int32", name=feature)
         inputs[feature] = feature_ids
         feature_embedding = keras.layers.Embedding(size, embedding_dim, name=f"{feature}_embedding")
-        x = keras.layers.Add(name=f"add_{feature}")([x, feature_embedding(feature_ids)])
+        x = AddKeepingMask(name=f"add_{feature}")([x, feature_embedding(feature_ids)])
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     x = encoder_stack(x, num_layers, **kwargs)
     logits = keras.layers.Dense(num_tags, name="logits")(x)

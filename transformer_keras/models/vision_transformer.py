@@ -8,7 +8,13 @@ from transformer_keras.layers import (
     PatchEmbedding,
     PositionEmbedding,
 )
-from transformer_keras.models._stacks import block_kwargs, check_choice, encoder_stack
+from transformer_keras.models._stacks import (
+    block_kwargs,
+    check_choice,
+    check_num_classes,
+    check_positive,
+    encoder_stack,
+)
 
 
 def build_vision_transformer(
@@ -34,7 +40,7 @@ def build_vision_transformer(
     Args:
         image_size: int or (height, width). Input images; both sides divisible by `patch_size`.
         patch_size: int. Side of the square patches.
-        num_classes: int. Number of classes.
+        num_classes: int. Number of classes, at least 2.
         num_channels: int. Channels of the input images. Defaults to `3`.
         embedding_dim: int. Defaults to `64`.
         num_heads: int. Defaults to `4`.
@@ -61,11 +67,16 @@ def build_vision_transformer(
     kwargs = block_kwargs(
         num_heads, intermediate_dim, dropout, activation, norm_first, embedding_dim
     )
+    check_num_classes("num_classes", num_classes)
+    check_positive("patch_size", patch_size)
+    check_positive("num_channels", num_channels)
     height, width = (image_size, image_size) if isinstance(image_size, int) else image_size
     for side, size in (("height", height), ("width", width)):
+        check_positive("image_size", size)
         if size % patch_size:
             raise ValueError(
-                f"The image {side} ({size}) must be divisible by `patch_size` ({patch_size})."
+                f"The image {side} ({size}) must be divisible by `patch_size` ({patch_size}). "
+                f"Received: image_size={image_size!r}, patch_size={patch_size}"
             )
 
     images = keras.Input(shape=(height, width, num_channels), name="images")
