@@ -1,0 +1,835 @@
+"""Text in, text out: vectorizers, a classifier that takes raw strings, and a translator.
+
+The models of `transformer_keras.models` take token ids. This module puts the text processing
+around them so that a saved model needs no Python preprocessing:
+
+- `make_text_vectorizer` adapts a `keras.layers.TextVectorization` (id 0 padding, id 1 OOV,
+  fixed output length);
+- `build_end_to_end_classifier` wraps a text classifier and its vectorizer into a
+  `keras.Model` from raw strings to class probabilities, label ids and label names;
+- `Translator` turns a sequence-to-sequence model and its two vectorizers into a function from
+  source sentences to decoded target sentences, in Python (with
+  `transformer_keras.decoding.Generator`) and as TensorFlow ops (`Translator.translate_graph`,
+  which `transformer_keras.export.export_saved_model` puts inside the SavedModel).
+"""
+
+import numbers
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from transformer_keras.layers._utils import hidden_implicit_masks
+
+STANDARDIZE_CHOICES = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
+SPLIT_CHOICES = ("whitespace", "character")
+STRATEGIES = ("greedy", "beam")
+
+
+# --------------------------------------------------------------------------------------------
+# Validation helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_positive_int(name, value, minimum=1):
+    if not _is_int(value) or value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
+
+
+def _check_string_list(name, values, allow_empty=False):
+    """Returns `values` as a list of Python strings, or raises a ValueError naming `name`."""
+    if isinstance(values, (str, bytes)):
+        raise ValueError(
+            f"`{name}` must be a list of strings, not a single string. Received: {name}={values!r}"
+        )
+    if isinstance(values, tf.Tensor):
+        values = values.numpy()
+    if isinstance(values, np.ndarray):
+        values = values.reshape(-1).tolist()
+    try:
+        values = list(values)
+    except TypeError:
+        raise ValueError(
+            f"`{name}` must be a list of strings. Received: {name}={values!r}"
+        ) from None
+    result = []
+    for index, value in enumerate(values):
+        if isinstance(value, bytes):
+            value = value.decode("utf-8")
+        if not isinstance(value, str):
+            raise ValueError(
+                f"`{name}` must hold strings only; item {index} is {value!r} "
+                f"of type {type(value).__name__}."
+            )
+        result.append(value)
+    if not result and not allow_empty:
+        raise ValueError(f"`{name}` must not be empty. Received: {name}={values!r}")
+    return result
+
+
+def _check_vectorizer(name, vectorizer):
+    if not isinstance(vectorizer, keras.layers.TextVectorization):
+        raise ValueError(
+            f"`{name}` must be a keras.layers.TextVectorization (see make_text_vectorizer). "
+            f"Received: {name}={vectorizer!r}"
+        )
+    config = vectorizer.get_config()
+    if config["output_mode"] != "int":
+        raise ValueError(
+            f"`{name}` must have output_mode='int'. Received: output_mode={config['output_mode']!r}"
+        )
+    if config["output_sequence_length"] is None:
+        raise ValueError(
+            f"`{name}` must have a fixed `output_sequence_length`. Received: "
+            "output_sequence_length=None"
+        )
+    if vectorizer.vocabulary_size() <= 2:
+        raise ValueError(
+            f"`{name}` has no vocabulary beyond padding and OOV: adapt it first "
+            "(make_text_vectorizer does)."
+        )
+    return config["output_sequence_length"]
+
+
+# --------------------------------------------------------------------------------------------
+# Vectorizer
+# --------------------------------------------------------------------------------------------
+
+
+def make_text_vectorizer(
+    texts,
+    max_tokens=20000,
+    sequence_length=128,
+    standardize="lower_and_strip_punctuation",
+    split="whitespace",
+    ngrams=None,
+):
+    """Builds a `keras.layers.TextVectorization` and adapts its vocabulary to `texts`.
+
+    The vectorizer maps a batch of strings `(batch,)` to int64 token ids
+    `(batch, sequence_length)`: id 0 is padding (the `mask_zero` id of the embeddings), id 1
+    the out-of-vocabulary token `"[UNK]"`, then the most frequent tokens. Longer texts are cut,
+    shorter ones padded with 0, so the output always has `sequence_length` columns.
+
+    `"lower_and_strip_punctuation"` removes brackets, so for a translation target whose start
+    and end tokens are `"[start]"` and `"[end]"` use `standardize="lower"` (or None).
+
+    Args:
+        texts: list of strings (or a `tf.data.Dataset` of strings) to learn the vocabulary from.
+        max_tokens: int >= 3 or None. Vocabulary size including padding and OOV.
+            Defaults to `20000`.
+        sequence_length: int. Token ids per text. Defaults to `128`.
+        standardize: `"lower_and_strip_punctuation"`, `"lower"`, `"strip_punctuation"`, None or
+            a callable on a string tensor. Defaults to `"lower_and_strip_punctuation"`.
+        split: `"whitespace"`, `"character"`, None or a callable. Defaults to `"whitespace"`.
+        ngrams: None, an int n (all 1..n-grams) or a tuple of ints. Defaults to `None`.
+
+    Returns:
+        An adapted `keras.layers.TextVectorization`.
+
+    Example:
+
+    >>> from transformer_keras.text import make_text_vectorizer
+    >>> vectorizer = make_text_vectorizer(["film film film good good bad"], sequence_length=5)
+    >>> [str(token) for token in vectorizer.get_vocabulary()]
+    ['', '[UNK]', 'film', 'good', 'bad']
+    >>> vectorizer(["Good film, very good!"]).numpy().tolist()
+    [[3, 2, 1, 3, 0]]
+    """
+    if max_tokens is not None:
+        _check_positive_int("max_tokens", max_tokens, minimum=3)
+    _check_positive_int("sequence_length", sequence_length)
+    if not (standardize is None or callable(standardize) or standardize in STANDARDIZE_CHOICES):
+        raise ValueError(
+            f"`standardize` must be one of {STANDARDIZE_CHOICES}, None or a callable. "
+            f"Received: standardize={standardize!r}"
+        )
+    if not (split is None or callable(split) or split in SPLIT_CHOICES):
+        raise ValueError(
+            f"`split` must be one of {SPLIT_CHOICES}, None or a callable. Received: split={split!r}"
+        )
+    if isinstance(ngrams, list):
+        ngrams = tuple(ngrams)
+    if ngrams is not None:
+        items = ngrams if isinstance(ngrams, tuple) else (ngrams,)
+        if not items or not all(_is_int(n) and n >= 1 for n in items):
+            raise ValueError(
+                "`ngrams` must be None, a positive integer or a tuple of positive integers. "
+                f"Received: ngrams={ngrams!r}"
+            )
+        ngrams = int(ngrams) if _is_int(ngrams) else tuple(int(n) for n in ngrams)
+    if not isinstance(texts, tf.data.Dataset):
+        texts = tf.constant(_check_string_list("texts", texts), dtype=tf.string)
+    vectorizer = keras.layers.TextVectorization(
+        max_tokens=max_tokens,
+        standardize=standardize,
+        split=split,
+        ngrams=ngrams,
+        output_mode="int",
+        output_sequence_length=sequence_length,
+    )
+    vectorizer.adapt(texts)
+    return vectorizer
+
+
+# --------------------------------------------------------------------------------------------
+# End-to-end classifier
+# --------------------------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="transformer_keras")
+class ClassNameLookup(keras.layers.Layer):
+    """Turns class probabilities into the most probable class id and its name.
+
+    The class names are part of the layer's config and become a string constant of the graph,
+    so a SavedModel of the model answers with label names and needs no Python afterwards.
+
+    Args:
+        class_names: list of strings, the name of each class id.
+        **kwargs: other keyword arguments of `keras.layers.Layer`.
+
+    Call arguments:
+        probabilities: `(batch, num_classes)` scores (probabilities or logits).
+
+    Returns:
+        `(label_id, label)`: int32 `(batch,)` and string `(batch,)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from transformer_keras.text import ClassNameLookup
+    >>> label_id, label = ClassNameLookup(["neg", "pos"])(np.array([[0.2, 0.8], [0.9, 0.1]]))
+    >>> label_id.numpy().tolist(), label.numpy().tolist()
+    ([1, 0], [b'pos', b'neg'])
+    """
+
+    def __init__(self, class_names, **kwargs):
+        super().__init__(**kwargs)
+        class_names = _check_string_list("class_names", class_names)
+        if len(class_names) < 2 or len(set(class_names)) != len(class_names):
+            raise ValueError(
+                "`class_names` must hold at least two distinct names. "
+                f"Received: class_names={class_names!r}"
+            )
+        self.class_names = class_names
+
+    def call(self, probabilities):
+        label_id = ops.cast(ops.argmax(probabilities, axis=-1), "int32")
+        # Strings are TensorFlow's business: Keras ops have no string tensors.
+        names = tf.constant(self.class_names, dtype=tf.string)
+        return label_id, tf.gather(names, label_id)
+
+    def compute_output_spec(self, probabilities):
+        shape = tuple(probabilities.shape[:-1])
+        return (
+            keras.KerasTensor(shape, dtype="int32"),
+            keras.KerasTensor(shape, dtype="string"),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config["class_names"] = list(self.class_names)
+        return config
+
+
+def _single_int_input_length(classifier):
+    if not isinstance(classifier, keras.Model) or len(classifier.inputs or []) != 1:
+        raise ValueError(
+            "`classifier` must be a keras.Model with a single token-id input (see "
+            f"transformer_keras.models.build_text_classifier). Received: classifier={classifier!r}"
+        )
+    spec = classifier.inputs[0]
+    if len(spec.shape) != 2 or "int" not in str(spec.dtype):
+        raise ValueError(
+            "`classifier` must take integer token ids of shape (batch, sequence_length). "
+            f"Received an input of shape {tuple(spec.shape)} and dtype {spec.dtype}."
+        )
+    if len(classifier.outputs) != 1 or len(classifier.outputs[0].shape) != 2:
+        raise ValueError(
+            "`classifier` must output one (batch, num_classes) tensor of logits. Received "
+            f"outputs of shapes {[tuple(o.shape) for o in classifier.outputs]}."
+        )
+    return spec.shape[1], classifier.outputs[0].shape[-1]
+
+
+def _check_vocabulary_fits(model, layer_name, vectorizer, vectorizer_name):
+    try:
+        embedding = model.get_layer(layer_name)
+    except ValueError:
+        return
+    size = getattr(embedding, "vocabulary_size", None)
+    if size is not None and vectorizer.vocabulary_size() > size:
+        raise ValueError(
+            f"`{vectorizer_name}` has {vectorizer.vocabulary_size()} tokens but the model's "
+            f"{layer_name!r} embeds only {size}: build the model with "
+            f"vocabulary_size >= {vectorizer.vocabulary_size()}."
+        )
+
+
+def build_end_to_end_classifier(classifier, vectorizer, class_names, name=None):
+    """Puts a vectorizer in front of a text classifier: raw strings in, labels out.
+
+        texts (batch,) -> vectorizer -> token ids -> classifier -> softmax -> argmax -> names
+
+    The returned model shares its weights with `classifier` (it contains it as a layer), so
+    training either trains both. Saved with `transformer_keras.export.export_saved_model`, it
+    serves raw strings with no Python preprocessing: the vocabulary and the class names are
+    part of the graph. The class names are also in the model's config, as
+    `model.get_layer("class_name_lookup").class_names`, and survive `model.save`.
+
+    Args:
+        classifier: a `keras.Model` from int token ids `(batch, sequence_length)` to logits
+            `(batch, num_classes)`, e.g. from `transformer_keras.models.build_text_classifier`.
+        vectorizer: an adapted `keras.layers.TextVectorization` with
+            `output_sequence_length == sequence_length` (see `make_text_vectorizer`).
+        class_names: list of `num_classes` strings, the names of the class ids.
+        name: model name. Defaults to `"<classifier name>_end_to_end"`.
+
+    Returns:
+        A `keras.Model` from a string tensor `texts` `(batch,)` to a dict with
+        `"probabilities"` float `(batch, num_classes)`, `"label_id"` int32 `(batch,)` and
+        `"label"` string `(batch,)`.
+
+    Example:
+
+    >>> from transformer_keras.models import build_text_classifier
+    >>> from transformer_keras.text import build_end_to_end_classifier, make_text_vectorizer
+    >>> vectorizer = make_text_vectorizer(["good film", "bad film"], sequence_length=8)
+    >>> classifier = build_text_classifier(100, 2, sequence_length=8, embedding_dim=16,
+    ...                                    num_heads=2, num_layers=1)
+    >>> model = build_end_to_end_classifier(classifier, vectorizer, ["negative", "positive"])
+    >>> import tensorflow as tf
+    >>> outputs = model(tf.constant(["a good film", "bad"]))
+    >>> tuple(outputs["probabilities"].shape), outputs["label"].dtype.name
+    ((2, 2), 'string')
+    """
+    length, num_classes = _single_int_input_length(classifier)
+    vectorizer_length = _check_vectorizer("vectorizer", vectorizer)
+    if length is not None and vectorizer_length != length:
+        raise ValueError(
+            f"`vectorizer` outputs {vectorizer_length} token ids per text but `classifier` takes "
+            f"{length}. Received: output_sequence_length={vectorizer_length}"
+        )
+    class_names = _check_string_list("class_names", class_names)
+    if num_classes is not None and len(class_names) != num_classes:
+        raise ValueError(
+            f"`class_names` must name the classifier's {num_classes} classes. "
+            f"Received {len(class_names)}: class_names={class_names!r}"
+        )
+    _check_vocabulary_fits(classifier, "token_embedding", vectorizer, "vectorizer")
+
+    texts = keras.Input(shape=(), dtype="string", name="texts")
+    token_ids = vectorizer(texts)
+    logits = classifier(token_ids)
+    probabilities = keras.layers.Softmax(name="probabilities")(logits)
+    label_id, label = ClassNameLookup(class_names, name="class_name_lookup")(probabilities)
+    outputs = {"probabilities": probabilities, "label_id": label_id, "label": label}
+    return keras.Model(texts, outputs, name=name or f"{classifier.name}_end_to_end")
+
+
+# --------------------------------------------------------------------------------------------
+# Translator
+# --------------------------------------------------------------------------------------------
+
+
+def _optional_layer(model, name):
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        return None
+
+
+def _numbered_layers(model, prefix):
+    layers = []
+    while (layer := _optional_layer(model, f"{prefix}_{len(layers)}")) is not None:
+        layers.append(layer)
+    return layers
+
+
+class _Seq2SeqLayers:
+    """The layers of a `build_seq2seq` model, found by their documented names."""
+
+    def __init__(self, model):
+        if not isinstance(model, keras.Model):
+            raise ValueError(
+                "`seq2seq_model` must be a keras.Model built by "
+                f"transformer_keras.models.build_seq2seq. Received: seq2seq_model={model!r}"
+            )
+        self.encoder_embedding = _optional_layer(model, "encoder_embedding")
+        self.decoder_embedding = _optional_layer(model, "decoder_embedding")
+        self.encoder_blocks = _numbered_layers(model, "encoder_block")
+        self.decoder_blocks = _numbered_layers(model, "decoder_block")
+        missing = [
+            name
+            for name, found in (
+                ("encoder_embedding", self.encoder_embedding),
+                ("decoder_embedding", self.decoder_embedding),
+                ("encoder_block_0", self.encoder_blocks),
+                ("decoder_block_0", self.decoder_blocks),
+            )
+            if not found
+        ]
+        if missing:
+            raise ValueError(
+                f"`seq2seq_model` ({model.name!r}) has no layer named {missing}: build it with "
+                "transformer_keras.models.build_seq2seq, whose layer names the translator uses."
+            )
+        self.encoder_final_norm = _optional_layer(model, "encoder_final_norm")
+        self.decoder_final_norm = _optional_layer(model, "decoder_final_norm")
+        self.logits = _optional_layer(model, "logits")
+        self.source_length = self.encoder_embedding.sequence_length
+        self.target_length = self.decoder_embedding.sequence_length
+        self.vocabulary_size = (
+            self.logits.units if self.logits is not None else self.decoder_embedding.vocabulary_size
+        )
+
+    def check_max_length(self, max_length):
+        """Learned positions stop at the decoder length; sinusoids go on (as in Generator)."""
+        _check_positive_int("max_length", max_length)
+        if max_length > self.target_length and self.decoder_embedding.positional != "sinusoidal":
+            raise ValueError(
+                f"`max_length` can be at most the model's decoder length {self.target_length} "
+                f"(its learned position table ends there). Received: max_length={max_length}"
+            )
+
+    def encode(self, encoder_ids):
+        """Encoder output `(batch, S, d)` and the source padding mask `(batch, S)`."""
+        padding_mask = ops.not_equal(encoder_ids, 0)
+        x = self.encoder_embedding(encoder_ids)
+        for block in self.encoder_blocks:
+            x = block(x, padding_mask=padding_mask, training=False)
+        if self.encoder_final_norm is not None:
+            x = self.encoder_final_norm(x)
+        return x, padding_mask
+
+    def cross_attention_caches(self, encoded):
+        with hidden_implicit_masks(encoded):  # the projections take no mask
+            return [block.compute_cross_attention_cache(encoded) for block in self.decoder_blocks]
+
+    def decode_step(self, token_ids, index, caches, cross_caches, encoder_padding_mask):
+        """Log-probabilities `(batch, vocabulary)` of the token after `token_ids` `(batch, 1)`
+        at position `index`, with padding (id 0) made impossible; and the updated caches."""
+        y = self.decoder_embedding(token_ids, start_index=index)
+        new_caches = []
+        for block, cache, cross_cache in zip(self.decoder_blocks, caches, cross_caches):
+            y, cache = block(
+                y,
+                encoder_padding_mask=encoder_padding_mask,
+                self_attention_cache=cache,
+                cache_index=index,
+                cross_attention_cache=cross_cache,
+                training=False,
+            )
+            new_caches.append(cache)
+        if self.decoder_final_norm is not None:
+            y = self.decoder_final_norm(y)
+        if self.logits is not None:
+            logits = self.logits(y)
+        else:
+            logits = self.decoder_embedding(y, reverse=True)
+        log_probs = tf.nn.log_softmax(tf.cast(logits[:, 0, :], tf.float32), axis=-1)
+        is_padding = tf.equal(tf.range(tf.shape(log_probs)[-1]), 0)
+        return tf.where(is_padding[None, :], _IMPOSSIBLE, log_probs), new_caches
+
+
+# Log-probability of impossible candidates: finite, so sums and divisions stay finite.
+_IMPOSSIBLE = -1e9
+
+
+def _length_penalty(lengths, alpha):
+    """GNMT length penalty `((5 + |Y|) / 6) ** alpha` (Wu et al., 2016)."""
+    return tf.pow((5.0 + tf.cast(lengths, tf.float32)) / 6.0, alpha)
+
+
+def decode_graph(
+    seq2seq_model,
+    encoder_token_ids,
+    max_length,
+    start_token_id,
+    end_token_id=None,
+    strategy="greedy",
+    num_beams=4,
+    length_penalty=0.6,
+):
+    """Greedy or beam-search decoding as TensorFlow ops, for any batch size.
+
+    This is the decoding loop that `transformer_keras.export` puts inside a SavedModel (whose
+    batch size is unknown until serving time), with the semantics of
+    `transformer_keras.decoding.Generator`: the encoder runs once, each decoder block's
+    cross-attention keys/values are projected once, and a `tf.while_loop` over a fixed-size
+    buffer feeds one token per step through the decoder blocks with their self-attention
+    caches. Padding (id 0) is never generated; a row (hypothesis) stops at `end_token_id`,
+    which is kept, and is 0-padded after it; the loop stops once every row has ended.
+
+    Beam search keeps `num_beams` hypotheses per row, ranked by
+    `log P(Y) / ((5 + |Y|) / 6) ** length_penalty`; a finished hypothesis keeps its score and
+    slot and competes until the end; the best one is returned.
+
+    Not meant for XLA (this is the graph a SavedModel serves; `Generator` is the compiled
+    path).
+
+    Args:
+        seq2seq_model: a model from `transformer_keras.models.build_seq2seq`.
+        encoder_token_ids: int tensor `(batch, source_length)`, 0 for padding.
+        max_length: int. Tokens to generate; at most the model's decoder length when its
+            positions are learned (sinusoidal positions go further).
+        start_token_id: int. First decoder input.
+        end_token_id: int or None. Ends a row.
+        strategy: `"greedy"` or `"beam"`. Defaults to `"greedy"`.
+        num_beams: int. Beam width. Defaults to `4`.
+        length_penalty: float. GNMT exponent. Defaults to `0.6`.
+
+    Returns:
+        int32 tensor `(batch, max_length)`: the generated ids after the start token.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from transformer_keras.models import build_seq2seq
+    >>> from transformer_keras.text import decode_graph
+    >>> model = build_seq2seq(20, 20, 5, 6, embedding_dim=16, num_heads=2,
+    ...                       num_encoder_layers=1, num_decoder_layers=1)
+    >>> ids = decode_graph(model, np.array([[4, 5, 6, 0, 0]]), 6, start_token_id=2,
+    ...                    end_token_id=3, strategy="beam", num_beams=3)
+    >>> tuple(ids.shape)
+    (1, 6)
+    """
+    parts = _Seq2SeqLayers(seq2seq_model)
+    parts.check_max_length(max_length)
+    if strategy not in STRATEGIES:
+        raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: {strategy=!r}")
+    _check_positive_int("num_beams", num_beams)
+    for name, value in (("start_token_id", start_token_id), ("end_token_id", end_token_id)):
+        if value is None and name == "end_token_id":
+            continue
+        if not _is_int(value) or not 0 < value < parts.vocabulary_size:
+            raise ValueError(
+                f"`{name}` must be an int in [1, {parts.vocabulary_size}). "
+                f"Received: {name}={value!r}"
+            )
+    encoder_token_ids = tf.cast(tf.convert_to_tensor(encoder_token_ids), tf.int32)
+    if strategy == "greedy":
+        return _greedy_graph(parts, encoder_token_ids, max_length, start_token_id, end_token_id)
+    return _beam_graph(
+        parts,
+        encoder_token_ids,
+        max_length,
+        start_token_id,
+        end_token_id,
+        int(num_beams),
+        float(length_penalty),
+    )
+
+
+def _greedy_graph(parts, encoder_token_ids, max_length, start_token_id, end_token_id):
+    batch_size = tf.shape(encoder_token_ids)[0]
+    encoded, encoder_padding_mask = parts.encode(encoder_token_ids)
+    cross_caches = parts.cross_attention_caches(encoded)
+    caches = [block.init_cache(batch_size, max_length) for block in parts.decoder_blocks]
+    end_id = -1 if end_token_id is None else int(end_token_id)
+
+    def body(index, token, finished, ids, caches):
+        log_probs, caches = parts.decode_step(
+            token[:, None], index, caches, cross_caches, encoder_padding_mask
+        )
+        next_token = tf.cast(tf.argmax(log_probs, axis=-1), tf.int32)
+        next_token = tf.where(finished, tf.zeros_like(next_token), next_token)
+        ids = ids + next_token[:, None] * tf.one_hot(index, max_length, dtype=tf.int32)[None]
+        finished = tf.logical_or(finished, tf.equal(next_token, end_id))
+        return index + 1, next_token, finished, ids, caches
+
+    def cond(index, token, finished, ids, caches):
+        return tf.logical_and(index < max_length, tf.logical_not(tf.reduce_all(finished)))
+
+    loop_vars = (
+        tf.constant(0),
+        tf.fill([batch_size], tf.constant(int(start_token_id), tf.int32)),
+        tf.zeros([batch_size], tf.bool),
+        tf.zeros([batch_size, max_length], tf.int32),
+        caches,
+    )
+    _, _, _, ids, _ = tf.while_loop(cond, body, loop_vars, maximum_iterations=max_length)
+    return ids
+
+
+def _beam_graph(parts, encoder_token_ids, max_length, start_token_id, end_token_id, beams, alpha):
+    batch_size = tf.shape(encoder_token_ids)[0]
+    rows = batch_size * beams
+    vocabulary = parts.vocabulary_size
+    if beams >= vocabulary:
+        raise ValueError(
+            f"`num_beams` must be smaller than the vocabulary size ({vocabulary}). "
+            f"Received: num_beams={beams}"
+        )
+    encoded, encoder_padding_mask = parts.encode(encoder_token_ids)
+    cross_caches = parts.cross_attention_caches(encoded)
+
+    def repeat(x):  # row b becomes rows b * beams ... b * beams + beams - 1
+        return tf.repeat(x, beams, axis=0)
+
+    cross_caches = [repeat(cache) for cache in cross_caches]
+    encoder_padding_mask = repeat(encoder_padding_mask)
+    caches = [block.init_cache(rows, max_length) for block in parts.decoder_blocks]
+    end_id = -1 if end_token_id is None else int(end_token_id)
+    # Only the first beam of each row is live at first; the others are copies of it.
+    first_beam = tf.one_hot(tf.zeros([batch_size], tf.int32), beams, dtype=tf.float32)
+    pad_only = tf.where(tf.equal(tf.range(vocabulary), 0), 0.0, _IMPOSSIBLE)  # (V,)
+
+    def body(index, token, finished, sum_logp, lengths, ids, caches):
+        log_probs, caches = parts.decode_step(
+            token[:, None], index, caches, cross_caches, encoder_padding_mask
+        )
+        log_probs = tf.reshape(log_probs, [batch_size, beams, vocabulary])
+        finished = tf.reshape(finished, [batch_size, beams])
+        # A finished hypothesis has one continuation: padding, at no cost.
+        step = tf.where(finished[..., None], pad_only, log_probs)
+        total = sum_logp[..., None] + step  # (B, K, V)
+        lengths = tf.where(finished, lengths, index + 1)
+        normalized = total / _length_penalty(lengths, alpha)[..., None]
+        _, choice = tf.math.top_k(tf.reshape(normalized, [batch_size, beams * vocabulary]), beams)
+        parent, next_token = choice // vocabulary, choice % vocabulary  # (B, K)
+        sum_logp = tf.gather(tf.reshape(total, [batch_size, -1]), choice, batch_dims=1)
+        lengths = tf.gather(lengths, parent, batch_dims=1)
+        finished = tf.logical_or(
+            tf.gather(finished, parent, batch_dims=1), tf.equal(next_token, end_id)
+        )
+        source_rows = tf.reshape(tf.range(batch_size)[:, None] * beams + parent, [-1])
+        next_token = tf.reshape(next_token, [-1])
+        ids = tf.gather(ids, source_rows)
+        ids = ids + next_token[:, None] * tf.one_hot(index, max_length, dtype=tf.int32)[None]
+        caches = [tf.gather(cache, source_rows) for cache in caches]
+        finished = tf.reshape(finished, [-1])
+        return index + 1, next_token, finished, sum_logp, lengths, ids, caches
+
+    def cond(index, token, finished, sum_logp, lengths, ids, caches):
+        return tf.logical_and(index < max_length, tf.logical_not(tf.reduce_all(finished)))
+
+    loop_vars = (
+        tf.constant(0),
+        tf.fill([rows], tf.constant(int(start_token_id), tf.int32)),
+        tf.zeros([rows], tf.bool),
+        (1.0 - first_beam) * _IMPOSSIBLE,
+        tf.zeros([batch_size, beams], tf.int32),
+        tf.zeros([rows, max_length], tf.int32),
+        caches,
+    )
+    _, _, _, sum_logp, lengths, ids, _ = tf.while_loop(
+        cond, body, loop_vars, maximum_iterations=max_length
+    )
+    normalized = sum_logp / _length_penalty(tf.maximum(lengths, 1), alpha)
+    best = tf.cast(tf.argmax(normalized, axis=-1), tf.int32)
+    return tf.gather(ids, tf.range(batch_size) * beams + best)
+
+
+def ids_to_texts(token_ids, vocabulary, end_token_id=None):
+    """Joins generated ids into strings, in Python: stops at the end token, skips padding.
+
+    Args:
+        token_ids: int array `(batch, length)`.
+        vocabulary: list of strings, the token of each id.
+        end_token_id: int or None. Tokens from the first end token on are dropped.
+
+    Returns:
+        A list of `batch` strings, the tokens separated by single spaces.
+
+    Example:
+
+    >>> from transformer_keras.text import ids_to_texts
+    >>> ids_to_texts([[4, 5, 3, 0], [5, 0, 0, 0]], ["", "[UNK]", "[start]", "[end]", "a", "b"], 3)
+    ['a b', 'b']
+    """
+    texts = []
+    for row in np.asarray(token_ids).tolist():
+        words = []
+        for token in row:
+            if end_token_id is not None and token == end_token_id:
+                break
+            if token != 0:
+                words.append(str(vocabulary[token]))
+        texts.append(" ".join(words))
+    return texts
+
+
+def ids_to_texts_graph(token_ids, vocabulary, end_token_id=None):
+    """`ids_to_texts` as TensorFlow ops: a string tensor `(batch,)` with the same texts.
+
+    Example:
+
+    >>> from transformer_keras.text import ids_to_texts_graph
+    >>> vocabulary = ["", "[UNK]", "[start]", "[end]", "a", "b"]
+    >>> ids_to_texts_graph([[4, 5, 3, 4], [5, 0, 0, 0]], vocabulary, 3).numpy().tolist()
+    [b'a b', b'b']
+    """
+    token_ids = tf.cast(token_ids, tf.int32)
+    tokens = tf.gather(tf.constant([str(token) for token in vocabulary], tf.string), token_ids)
+    keep = tf.not_equal(token_ids, 0)
+    if end_token_id is not None:
+        seen_end = tf.cumsum(tf.cast(tf.equal(token_ids, end_token_id), tf.int32), axis=-1)
+        keep = tf.logical_and(keep, tf.equal(seen_end, 0))
+    return tf.strings.reduce_join(tf.ragged.boolean_mask(tokens, keep), axis=-1, separator=" ")
+
+
+class Translator:
+    """Source sentences in, translated sentences out, around a `build_seq2seq` model.
+
+        texts -> source_vectorizer -> encoder token ids -> decoding from `start_token`
+              -> generated ids up to `end_token` -> target vocabulary -> texts
+
+    `__call__` decodes with `transformer_keras.decoding.Generator` (greedy or beam search, one
+    XLA program). `translate_graph` does the same with TensorFlow ops only (`decode_graph`,
+    any batch size): it is what `transformer_keras.export.export_saved_model(translator, path)`
+    serves, strings in, strings out, with the same results.
+
+    The target vectorizer must keep `start_token` and `end_token` as tokens of its vocabulary
+    (its `standardize` must not strip the brackets of `"[start]"`: use `"lower"`). Ids of the
+    model's target vocabulary beyond the vectorizer's vocabulary read as `"[UNK]"`.
+
+    Args:
+        seq2seq_model: a model from `transformer_keras.models.build_seq2seq`.
+        source_vectorizer: adapted `TextVectorization` of the source language, whose
+            `output_sequence_length` is the model's source length.
+        target_vectorizer: adapted `TextVectorization` of the target language.
+        start_token: str. The token every target starts with. Defaults to `"[start]"`.
+        end_token: str. The token every target ends with. Defaults to `"[end]"`.
+        max_length: int. Most tokens generated (end token included). Defaults to the model's
+            decoder length, the most allowed with learned positions.
+        strategy: `"greedy"` or `"beam"`. Defaults to `"greedy"`.
+        num_beams: int. Beam width. Defaults to `4`.
+        length_penalty: float. GNMT length penalty exponent of beam search. Defaults to `0.6`.
+        **generator_kwargs: other arguments of `transformer_keras.decoding.Generator`
+            (`jit_compile`, `use_cache`).
+
+    Example:
+
+    >>> from transformer_keras.models import build_seq2seq
+    >>> from transformer_keras.text import Translator, make_text_vectorizer
+    >>> source = make_text_vectorizer(["un deux", "deux trois"], sequence_length=4)
+    >>> target = make_text_vectorizer(["[start] one two [end]", "[start] two three [end]"],
+    ...                               sequence_length=5, standardize="lower")
+    >>> model = build_seq2seq(10, 10, 4, 4, embedding_dim=16, num_heads=2,
+    ...                       num_encoder_layers=1, num_decoder_layers=1)
+    >>> translator = Translator(model, source, target, jit_compile=False)
+    >>> [type(text) for text in translator(["un trois"])]
+    [<class 'str'>]
+    """
+
+    def __init__(
+        self,
+        seq2seq_model,
+        source_vectorizer,
+        target_vectorizer,
+        start_token="[start]",
+        end_token="[end]",
+        max_length=None,
+        strategy="greedy",
+        num_beams=4,
+        length_penalty=0.6,
+        **generator_kwargs,
+    ):
+        from transformer_keras.decoding import Generator
+
+        layers = _Seq2SeqLayers(seq2seq_model)
+        source_length = _check_vectorizer("source_vectorizer", source_vectorizer)
+        _check_vectorizer("target_vectorizer", target_vectorizer)
+        if source_length != layers.source_length:
+            raise ValueError(
+                f"`source_vectorizer` outputs {source_length} token ids but the model's encoder "
+                f"takes {layers.source_length}. Received: output_sequence_length={source_length}"
+            )
+        _check_vocabulary_fits(
+            seq2seq_model, "encoder_embedding", source_vectorizer, "source_vectorizer"
+        )
+        if target_vectorizer.vocabulary_size() > layers.vocabulary_size:
+            raise ValueError(
+                f"`target_vectorizer` has {target_vectorizer.vocabulary_size()} tokens but the "
+                f"model predicts only {layers.vocabulary_size}: build it with "
+                f"target_vocabulary_size >= {target_vectorizer.vocabulary_size()}."
+            )
+        if strategy not in STRATEGIES:
+            raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: {strategy=!r}")
+        if max_length is None:
+            max_length = layers.target_length
+        layers.check_max_length(max_length)
+        vocabulary = [str(token) for token in target_vectorizer.get_vocabulary()]
+        ids = {token: index for index, token in enumerate(vocabulary)}
+        for name, token in (("start_token", start_token), ("end_token", end_token)):
+            if token not in ids or ids[token] < 2:
+                raise ValueError(
+                    f"`{name}` {token!r} is not in the target vocabulary. Adapt the target "
+                    "vectorizer on texts that contain it, with a `standardize` that keeps it "
+                    f"(e.g. 'lower'). Received: {name}={token!r}"
+                )
+        self.model = seq2seq_model
+        self.source_vectorizer = source_vectorizer
+        self.target_vectorizer = target_vectorizer
+        # The model may predict ids past the vectorizer's vocabulary: they read as "[UNK]".
+        self.vocabulary = vocabulary + [vocabulary[1]] * (layers.vocabulary_size - len(vocabulary))
+        self.start_token, self.end_token = start_token, end_token
+        self.start_token_id, self.end_token_id = ids[start_token], ids[end_token]
+        self.max_length = int(max_length)
+        self.strategy = strategy
+        self.num_beams = num_beams
+        self.length_penalty = length_penalty
+        beam_kwargs = (
+            {"num_beams": num_beams, "length_penalty": length_penalty} if strategy == "beam" else {}
+        )
+        self.generator = Generator(
+            seq2seq_model,
+            self.max_length,
+            start_token_id=self.start_token_id,
+            end_token_id=self.end_token_id,
+            strategy=strategy,
+            **beam_kwargs,
+            **generator_kwargs,
+        )
+
+    def vectorize(self, texts):
+        """Source token ids, int32 `(batch, source_length)`, of a list of strings."""
+        texts = _check_string_list("texts", texts, allow_empty=True)
+        token_ids = self.source_vectorizer(tf.constant(texts, tf.string))
+        return np.asarray(ops.convert_to_numpy(token_ids), dtype="int32")
+
+    def translate_ids(self, texts):
+        """Generated target ids, int32 `(batch, max_length)`, of a list of strings."""
+        token_ids = self.vectorize(texts)
+        if token_ids.shape[0] == 0:
+            return np.zeros((0, self.max_length), "int32")
+        return np.asarray(self.generator(token_ids), dtype="int32")
+
+    def __call__(self, texts):
+        """Translates a list of strings (or one string) into a list of strings (or one)."""
+        single = isinstance(texts, str)
+        token_ids = self.translate_ids([texts] if single else texts)
+        outputs = ids_to_texts(token_ids, self.vocabulary, self.end_token_id)
+        return outputs[0] if single else outputs
+
+    def translate_graph(self, texts):
+        """Translation as TensorFlow ops, for `tf.function` and SavedModel export.
+
+        Args:
+            texts: string tensor `(batch,)`.
+
+        Returns:
+            A dict with `"translation"`, string `(batch,)`, and `"token_ids"`, int32
+            `(batch, max_length)` (the generated ids, as `translate_ids` returns them).
+        """
+        encoder_ids = tf.cast(self.source_vectorizer(texts), tf.int32)
+        ids = decode_graph(
+            self.model,
+            encoder_ids,
+            self.max_length,
+            self.start_token_id,
+            self.end_token_id,
+            strategy=self.strategy,
+            num_beams=self.num_beams,
+            length_penalty=self.length_penalty,
+        )
+        return {
+            "translation": ids_to_texts_graph(ids, self.vocabulary, self.end_token_id),
+            "token_ids": ids,
+        }
