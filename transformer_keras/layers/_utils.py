@@ -1,5 +1,7 @@
 """Small helpers shared by the layers: implicit masks, mask merging, validation."""
 
+import contextlib
+
 import keras
 from keras import ops
 
@@ -26,15 +28,35 @@ def get_implicit_mask(x):
 
 
 def clear_implicit_mask(*tensors):
-    """Detaches implicit masks from `tensors` once a layer has read them.
-
-    The sublayers (projections) that a tensor is fed to next do not take masks; without this
-    Keras warns that they destroy it. The layer's own output gets its mask back from
-    `compute_mask`.
-    """
+    """Detaches implicit masks from `tensors` (for good; prefer `hidden_implicit_masks`)."""
     for x in tensors:
         if x is not None and _get_keras_mask(x) is not None:
             _set_keras_mask(x, None)
+
+
+@contextlib.contextmanager
+def hidden_implicit_masks(*tensors):
+    """Detaches the implicit masks of `tensors` inside the block and reattaches them after.
+
+    A layer reads its inputs' masks first, then calls sublayers (projections) that do not take
+    masks; without hiding them Keras warns that these destroy the mask. The masks must come
+    back afterwards: the same tensor may feed other layers too (an encoder output feeds every
+    decoder block of a stack), and those still need its mask. The layer's own output gets its
+    mask from `compute_mask`.
+    """
+    saved = {}
+    for x in tensors:
+        if x is not None and id(x) not in saved:
+            saved[id(x)] = (x, _get_keras_mask(x))
+    for x, mask in saved.values():
+        if mask is not None:
+            _set_keras_mask(x, None)
+    try:
+        yield
+    finally:
+        for x, mask in saved.values():
+            if mask is not None:
+                _set_keras_mask(x, mask)
 
 
 def to_bool_mask(mask):
@@ -47,22 +69,29 @@ def to_bool_mask(mask):
     return ops.not_equal(mask, 0)
 
 
-def merge_padding_and_attention_mask(key_length, padding_mask=None, attention_mask=None):
+def merge_padding_and_attention_mask(
+    key_length,
+    padding_mask=None,
+    attention_mask=None,
+    padding_mask_name="padding_mask",
+    attention_mask_name="attention_mask",
+):
     """Combines a key padding mask (batch, key) and an attention mask (batch, query, key).
 
     Returns a boolean (batch, query, key) mask, (batch, 1, key) when only a padding mask is
-    given (it broadcasts over queries), or None when both are None.
+    given (it broadcasts over queries), or None when both are None. The names are those of the
+    caller's arguments, used in error messages.
     """
     mask = None
     if padding_mask is not None:
         padding_mask = to_bool_mask(padding_mask)
-        check_rank("padding_mask", padding_mask, 2)
-        check_static_dim("padding_mask", padding_mask, 1, key_length)
+        check_rank(padding_mask_name, padding_mask, 2)
+        check_static_dim(padding_mask_name, padding_mask, 1, key_length)
         mask = ops.expand_dims(padding_mask, axis=1)  # (B, 1, S)
     if attention_mask is not None:
         attention_mask = to_bool_mask(attention_mask)
-        check_rank("attention_mask", attention_mask, 3)
-        check_static_dim("attention_mask", attention_mask, 2, key_length)
+        check_rank(attention_mask_name, attention_mask, 3)
+        check_static_dim(attention_mask_name, attention_mask, 2, key_length)
         mask = attention_mask if mask is None else ops.logical_and(mask, attention_mask)
     return mask
 

@@ -10,8 +10,8 @@ from transformer_keras.layers._utils import (
     check_rank,
     check_rate,
     check_static_dim,
-    clear_implicit_mask,
     clone_initializer,
+    hidden_implicit_masks,
     to_bool_mask,
 )
 from transformer_keras.layers.rotary_embedding import RotaryEmbedding
@@ -212,11 +212,16 @@ class MultiHeadAttention(keras.layers.Layer):
         """Projects `key`/`value` once: `(batch, 2, S, num_key_value_heads, key_dim)`.
 
         Used for cross-attention during decoding, where the encoder output does not change
-        between steps; pass the result as `key_value=`.
+        between steps; pass the result as `key_value=`. With `rotary_max_wavelength` the keys
+        are rotated for positions `0 .. S - 1`, as `call` does with `value`/`key`.
         """
         self._check_cacheable()
         key = value if key is None else key
-        return ops.stack([self.key_dense(key), self.value_dense(value)], axis=1)
+        key_heads = self.key_dense(key)
+        if self.rotary_max_wavelength is not None:
+            # The keys `call` would rotate itself (positions 0 .. S - 1).
+            key_heads = self.rotary_embedding(key_heads)
+        return ops.stack([key_heads, self.value_dense(value)], axis=1)
 
     def call(
         self,
@@ -240,9 +245,43 @@ class MultiHeadAttention(keras.layers.Layer):
             raise ValueError("`cache_index` is required when `cache` is given.")
         if cache_index is not None and cache is None:
             raise ValueError("`cache_index` was given without a `cache`.")
-        start = 0 if cache_index is None else cache_index
-        clear_implicit_mask(query, value, key)
+        # Keras has read the inputs' implicit masks into `*_mask`; hide them from the
+        # projections, which take no masks, and give them back afterwards (the same tensors
+        # may feed other layers).
+        with hidden_implicit_masks(query, value, key):
+            return self._call(
+                query,
+                value,
+                key,
+                query_mask=query_mask,
+                value_mask=value_mask,
+                key_mask=key_mask,
+                attention_mask=attention_mask,
+                use_causal_mask=use_causal_mask,
+                return_attention_scores=return_attention_scores,
+                cache=cache,
+                cache_index=cache_index,
+                key_value=key_value,
+                training=training,
+            )
 
+    def _call(
+        self,
+        query,
+        value,
+        key,
+        query_mask,
+        value_mask,
+        key_mask,
+        attention_mask,
+        use_causal_mask,
+        return_attention_scores,
+        cache,
+        cache_index,
+        key_value,
+        training,
+    ):
+        start = 0 if cache_index is None else cache_index
         query_heads = self.query_dense(query)  # (B, T, N, H)
         if key_value is not None:
             self._check_key_value(key_value)
@@ -269,7 +308,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 key_heads = self.rotary_embedding(key_heads, start_index=start)
 
         if cache is not None:
-            self._check_cache(cache)
+            self._check_cache(cache, cache_index, query.shape[1])
             update = ops.cast(ops.stack([key_heads, value_heads], axis=1), cache.dtype)
             cache = ops.slice_update(cache, (0, 0, cache_index, 0, 0), update)
             key_heads = ops.cast(cache[:, 0], self.compute_dtype)
@@ -297,7 +336,7 @@ class MultiHeadAttention(keras.layers.Layer):
             outputs += (cache,)
         return outputs[0] if len(outputs) == 1 else outputs
 
-    def _check_cache(self, cache):
+    def _check_cache(self, cache, cache_index, length):
         self._check_cacheable()
         check_rank("cache", cache, 5)
         expected = (2, None, self.num_key_value_heads, self.key_dim)
@@ -307,6 +346,15 @@ class MultiHeadAttention(keras.layers.Layer):
                     "`cache` must have shape (batch, 2, max_length, num_key_value_heads, "
                     f"key_dim) = (batch, 2, max_length, {self.num_key_value_heads}, "
                     f"{self.key_dim}). Received: cache.shape={tuple(cache.shape)}"
+                )
+        # A Python `cache_index` can be checked here; past the end, a compiled update would
+        # silently clamp and overwrite the last slots.
+        max_length = cache.shape[2]
+        if isinstance(cache_index, int) and None not in (length, max_length):
+            if cache_index < 0 or cache_index + length > max_length:
+                raise ValueError(
+                    f"`cache_index` {cache_index} plus {length} new positions does not fit in "
+                    f"a cache of max_length {max_length}. Received: cache_index={cache_index}"
                 )
 
     def _check_key_value(self, key_value):
@@ -342,12 +390,13 @@ class MultiHeadAttention(keras.layers.Layer):
             check_rank("query_mask", query_mask, 2)
             check_static_dim("query_mask", query_mask, 1, static_t)
             mask = ops.expand_dims(query_mask, -1)  # (B, T, 1)
-        key_side = key_mask if key_mask is not None else value_mask
-        if key_side is not None:
-            key_side = to_bool_mask(key_side)
-            check_rank("key_mask", key_side, 2)
-            check_static_dim("key_mask", key_side, 1, static_s)
-            mask = combine(mask, ops.expand_dims(key_side, 1))  # (B, 1, S)
+        # Key-side padding: a key is dropped where the value's or the key's mask says so.
+        for name, key_side in (("value_mask", value_mask), ("key_mask", key_mask)):
+            if key_side is not None:
+                key_side = to_bool_mask(key_side)
+                check_rank(name, key_side, 2)
+                check_static_dim(name, key_side, 1, static_s)
+                mask = combine(mask, ops.expand_dims(key_side, 1))  # (B, 1, S)
         if attention_mask is not None:
             attention_mask = to_bool_mask(attention_mask)
             check_rank("attention_mask", attention_mask, 3)

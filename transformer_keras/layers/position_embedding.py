@@ -57,15 +57,24 @@ class PositionEmbedding(keras.layers.Layer):
             trainable=True,
         )
 
-    def _check_length(self, length):
+    def _check_length(self, length, start_index=0):
         if length is not None and length > self.sequence_length:
             raise ValueError(
                 f"The input has {length} positions but `sequence_length` is "
                 f"{self.sequence_length}. Build the layer with a larger `sequence_length`."
             )
+        # A Python `start_index` can be checked here; past the table, a compiled slice would
+        # silently clamp to the last rows.
+        if isinstance(start_index, int) and length is not None:
+            if start_index < 0 or start_index + length > self.sequence_length:
+                raise ValueError(
+                    f"Positions {start_index} to {start_index + length - 1} are outside the "
+                    f"table of `sequence_length` {self.sequence_length}. Received: "
+                    f"start_index={start_index}"
+                )
 
     def call(self, inputs, start_index=0):
-        self._check_length(inputs.shape[-2])
+        self._check_length(inputs.shape[-2], start_index)
         shape = ops.shape(inputs)
         length = shape[-2]
         positions = ops.slice(

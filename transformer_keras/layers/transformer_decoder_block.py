@@ -5,8 +5,8 @@ import keras
 from transformer_keras.layers._block import TransformerBlockBase
 from transformer_keras.layers._utils import (
     check_rank,
-    clear_implicit_mask,
     get_implicit_mask,
+    hidden_implicit_masks,
     merge_padding_and_attention_mask,
 )
 
@@ -145,11 +145,46 @@ class TransformerDecoderBlock(TransformerBlockBase):
             decoder_padding_mask = get_implicit_mask(decoder_sequence)
         if encoder_padding_mask is None and encoder_sequence is not None:
             encoder_padding_mask = get_implicit_mask(encoder_sequence)
-        clear_implicit_mask(decoder_sequence, encoder_sequence)
+        # The masks were read above; hide them from the sublayers and give them back afterwards
+        # (an encoder output feeds every decoder block of a stack).
+        with hidden_implicit_masks(decoder_sequence, encoder_sequence):
+            return self._call(
+                decoder_sequence,
+                encoder_sequence,
+                decoder_padding_mask=decoder_padding_mask,
+                encoder_padding_mask=encoder_padding_mask,
+                decoder_attention_mask=decoder_attention_mask,
+                encoder_attention_mask=encoder_attention_mask,
+                self_attention_cache=self_attention_cache,
+                cache_index=cache_index,
+                cross_attention_cache=cross_attention_cache,
+                return_attention_scores=return_attention_scores,
+                use_cross=use_cross,
+                training=training,
+            )
 
+    def _call(
+        self,
+        decoder_sequence,
+        encoder_sequence,
+        decoder_padding_mask,
+        encoder_padding_mask,
+        decoder_attention_mask,
+        encoder_attention_mask,
+        self_attention_cache,
+        cache_index,
+        cross_attention_cache,
+        return_attention_scores,
+        use_cross,
+        training,
+    ):
         key_length = None if self_attention_cache is not None else decoder_sequence.shape[1]
         self_mask = merge_padding_and_attention_mask(
-            key_length, padding_mask=decoder_padding_mask, attention_mask=decoder_attention_mask
+            key_length,
+            padding_mask=decoder_padding_mask,
+            attention_mask=decoder_attention_mask,
+            padding_mask_name="decoder_padding_mask",
+            attention_mask_name="decoder_attention_mask",
         )
         scores = {}
 
@@ -188,6 +223,8 @@ class TransformerDecoderBlock(TransformerBlockBase):
                 source_length,
                 padding_mask=encoder_padding_mask,
                 attention_mask=encoder_attention_mask,
+                padding_mask_name="encoder_padding_mask",
+                attention_mask_name="encoder_attention_mask",
             )
 
             def cross_attention(y):

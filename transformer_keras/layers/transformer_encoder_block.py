@@ -5,8 +5,8 @@ import keras
 from transformer_keras.layers._block import TransformerBlockBase
 from transformer_keras.layers._utils import (
     check_rank,
-    clear_implicit_mask,
     get_implicit_mask,
+    hidden_implicit_masks,
     merge_padding_and_attention_mask,
 )
 
@@ -95,33 +95,38 @@ class TransformerEncoderBlock(TransformerBlockBase):
         check_rank("inputs", inputs, 3)
         if padding_mask is None:
             padding_mask = get_implicit_mask(inputs)
-        clear_implicit_mask(inputs)
-        mask = merge_padding_and_attention_mask(
-            inputs.shape[1], padding_mask=padding_mask, attention_mask=attention_mask
-        )
-
-        def self_attention(x):
-            return self.self_attention(
-                x,
-                x,
-                attention_mask=mask,
-                return_attention_scores=return_attention_scores,
-                training=training,
+        # The mask was read above; hide it from the sublayers and give it back afterwards.
+        with hidden_implicit_masks(inputs):
+            mask = merge_padding_and_attention_mask(
+                inputs.shape[1], padding_mask=padding_mask, attention_mask=attention_mask
             )
 
-        x, *scores = self._residual(
-            inputs, self.self_attention_norm, self.self_attention_dropout, self_attention, training
-        )
-        (x,) = self._residual(
-            x,
-            self.feed_forward_norm,
-            self.feed_forward_dropout,
-            lambda y: self.feed_forward(y, training=training),
-            training,
-        )
-        if return_attention_scores:
-            return x, scores[0]
-        return x
+            def self_attention(x):
+                return self.self_attention(
+                    x,
+                    x,
+                    attention_mask=mask,
+                    return_attention_scores=return_attention_scores,
+                    training=training,
+                )
+
+            x, *scores = self._residual(
+                inputs,
+                self.self_attention_norm,
+                self.self_attention_dropout,
+                self_attention,
+                training,
+            )
+            (x,) = self._residual(
+                x,
+                self.feed_forward_norm,
+                self.feed_forward_dropout,
+                lambda y: self.feed_forward(y, training=training),
+                training,
+            )
+            if return_attention_scores:
+                return x, scores[0]
+            return x
 
     def compute_output_shape(self, inputs_shape):
         return tuple(inputs_shape)
