@@ -476,3 +476,30 @@ def test_bad_call_arguments(ref):
         block(X, ENCODER, decoder_attention_mask=np.ones((B, T, T + 1), bool))
     with pytest.raises(ValueError, match="encoder_attention_mask"):
         block(X, ENCODER, encoder_attention_mask=np.ones((B, S), bool))
+
+
+def test_cross_attention_cache_keeps_encoder_mask_and_does_not_warn():
+    import warnings
+
+    embedding = TokenAndPositionEmbedding(20, 8, 16, mask_zero=True)
+    encoded = embedding(np.array([[3, 4, 0]]))
+    block = TransformerDecoderBlock(num_heads=2, intermediate_dim=32)
+    target = np.random.default_rng(0).normal(size=(1, 2, 16)).astype("float32")
+    full = _np(block(target, encoded))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "... will therefore destroy the mask" would fail here
+        cross = block.compute_cross_attention_cache(encoded)
+    assert get_keras_mask(encoded) is not None
+    # The cached cross-attention still skips the padded source position.
+    cache = block.init_cache(1, 2)
+    steps = []
+    for t in range(2):
+        out, cache = block(
+            target[:, t : t + 1],
+            self_attention_cache=cache,
+            cache_index=t,
+            cross_attention_cache=cross,
+            encoder_padding_mask=np.array([[1, 1, 0]]),
+        )
+        steps.append(_np(out))
+    np.testing.assert_allclose(np.concatenate(steps, axis=1), full, atol=1e-5)

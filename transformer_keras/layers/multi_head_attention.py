@@ -217,11 +217,12 @@ class MultiHeadAttention(keras.layers.Layer):
         """
         self._check_cacheable()
         key = value if key is None else key
-        key_heads = self.key_dense(key)
-        if self.rotary_max_wavelength is not None:
-            # The keys `call` would rotate itself (positions 0 .. S - 1).
-            key_heads = self.rotary_embedding(key_heads)
-        return ops.stack([key_heads, self.value_dense(value)], axis=1)
+        with hidden_implicit_masks(value, key):  # the projections take no masks
+            key_heads = self.key_dense(key)
+            if self.rotary_max_wavelength is not None:
+                # The keys `call` would rotate itself (positions 0 .. S - 1).
+                key_heads = self.rotary_embedding(key_heads)
+            return ops.stack([key_heads, self.value_dense(value)], axis=1)
 
     def call(
         self,
