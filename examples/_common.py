@@ -1,0 +1,433 @@
+"""Plumbing shared by the example scripts: options, callbacks, plots and result files.
+
+Every script imports this module first. It holds what each script needs around the library
+(command-line options, resuming after an interruption, a training time budget, result files) and
+a few helpers that the library does not have yet (a confusion-matrix plot, word-level
+vocabularies and word-shape features for token classification).
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from transformer_keras import analysis  # noqa: E402
+from transformer_keras.training import TransformerSchedule  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+
+
+# ------------------------------------------------------------------------------ options
+
+
+def make_parser(script, description, epochs, batch_size):
+    """An argument parser with the options every example has.
+
+    Args:
+        script: short name of the script; the default output folder is `runs/<script>`.
+        description: the script's description (its module docstring's first paragraph).
+        epochs: default number of epochs.
+        batch_size: default batch size.
+
+    Returns:
+        An `argparse.ArgumentParser` that shows defaults in `--help`.
+    """
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    group = parser.add_argument_group("training and output")
+    group.add_argument("--epochs", type=int, default=epochs, help="training epochs")
+    group.add_argument("--batch-size", type=int, default=batch_size, help="examples per batch")
+    group.add_argument("--seed", type=int, default=0, help="seed of data, weights and shuffling")
+    group.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("runs") / script,
+        help="folder for plots, results, the saved model, checkpoints and logs",
+    )
+    group.add_argument(
+        "--jit-compile",
+        choices=("auto", "true", "false"),
+        default="auto",
+        help="compile training with XLA; auto: only when a GPU or TPU is visible (on a CPU "
+        "TensorFlow is faster without XLA)",
+    )
+    group.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="write TensorBoard logs to OUTPUT_DIR/tensorboard",
+    )
+    group.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a run of a few seconds on tiny data with a tiny model and 1 epoch (for tests)",
+    )
+    return parser
+
+
+def add_model_options(
+    parser,
+    embedding_dim,
+    num_heads,
+    num_layers,
+    dropout,
+    learning_rate,
+    intermediate_dim=None,
+    norm_first=False,
+):
+    """Adds the Transformer's size options and the optimizer's options to `parser`."""
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--embedding-dim", type=int, default=embedding_dim, help="model width d_model"
+    )
+    group.add_argument("--num-heads", type=int, default=num_heads, help="attention heads")
+    group.add_argument("--num-layers", type=int, default=num_layers, help="Transformer blocks")
+    group.add_argument(
+        "--intermediate-dim",
+        type=int,
+        default=intermediate_dim,
+        help="feed-forward width d_ff (default: 4 x embedding-dim)",
+    )
+    group.add_argument("--dropout", type=float, default=dropout, help="dropout rate")
+    group.add_argument(
+        "--norm-first",
+        action=argparse.BooleanOptionalAction,
+        default=norm_first,
+        help="pre-LN blocks (LayerNorm before each sublayer) instead of the paper's post-LN",
+    )
+    group.add_argument(
+        "--learning-rate", type=float, default=learning_rate, help="constant Adam learning rate"
+    )
+    group.add_argument(
+        "--warmup-steps",
+        type=int,
+        default=0,
+        help="when > 0, use the paper's schedule d_model^-0.5 min(step^-0.5, "
+        "step warmup^-1.5) instead of --learning-rate",
+    )
+    return group
+
+
+def start(args, **smoke):
+    """Applies `--smoke` overrides, seeds everything, creates the output folder.
+
+    Args:
+        args: parsed options.
+        **smoke: option values used instead of the parsed ones with `--smoke`; `epochs=1` is
+            always one of them.
+
+    Returns:
+        `args`, updated, with `jit_compile` resolved to a bool and `output_dir` created.
+    """
+    if args.smoke:
+        smoke.setdefault("epochs", 1)
+        for name, value in smoke.items():
+            setattr(args, name, value)
+    keras.utils.set_random_seed(args.seed)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    args.jit_compile = resolve_jit_compile(args.jit_compile)
+    options = ", ".join(f"{k}={v}" for k, v in sorted(vars(args).items()))
+    print(f"Options: {options}")
+    return args
+
+
+def resolve_jit_compile(choice):
+    """`"true"`/`"false"` as given; `"auto"`: XLA only when a GPU or TPU is visible."""
+    if choice in ("true", "false"):
+        return choice == "true"
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU") or tf.config.list_physical_devices("TPU"))
+
+
+def make_optimizer(args, weight_decay=None):
+    """Adam (AdamW with `weight_decay`) at `--learning-rate`, or with the paper's schedule and
+    betas when `--warmup-steps` > 0."""
+    learning_rate, kwargs = args.learning_rate, {}
+    if args.warmup_steps > 0:
+        learning_rate = TransformerSchedule(args.embedding_dim, warmup_steps=args.warmup_steps)
+        kwargs = {"beta_1": 0.9, "beta_2": 0.98, "epsilon": 1e-9}
+    if weight_decay:
+        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, **kwargs)
+    return keras.optimizers.Adam(learning_rate, **kwargs)
+
+
+# ------------------------------------------------------------------------------ training
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training after `seconds` of wall time (checked after every batch).
+
+    Args:
+        seconds: the budget; `None` or 0 means no limit.
+    """
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+        self.started = None
+        self.stopped_early = False
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.seconds and time.perf_counter() - self.started > self.seconds:
+            if not self.model.stop_training:
+                print(f"\nTime budget of {self.seconds:g} s reached: stopping training.")
+            self.stopped_early = True
+            self.model.stop_training = True
+
+
+def training_callbacks(args, *extra):
+    """Backup-and-restore in OUTPUT_DIR/backup, TensorBoard if asked, then `extra`.
+
+    A run that is interrupted (Ctrl-C, a killed job) resumes from its last finished epoch when
+    the same command is run again; the backup is deleted when training completes.
+    """
+    backup = args.output_dir / "backup"
+    if (backup / "training_metadata.json").exists():
+        print(f"Resuming the interrupted training from {backup}")
+    callbacks = [keras.callbacks.BackupAndRestore(str(backup))]
+    if args.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(args.output_dir / "tensorboard")))
+    return callbacks + [c for c in extra if c is not None]
+
+
+def fit(model, args, x, y=None, validation_data=None, callbacks=(), **kwargs):
+    """`model.fit` with the scripts' callbacks and timing; returns `(history, seconds)`.
+
+    `x` is arrays (batched with `--batch-size`) or a batched `tf.data.Dataset`."""
+    started = time.perf_counter()
+    is_dataset = hasattr(x, "element_spec")
+    history = model.fit(
+        x,
+        y,
+        validation_data=validation_data,
+        epochs=args.epochs,
+        batch_size=None if is_dataset else args.batch_size,
+        callbacks=training_callbacks(args, *callbacks),
+        verbose="auto",
+        **kwargs,
+    )
+    seconds = time.perf_counter() - started
+    print(f"Training took {seconds:.1f} s")
+    if history.history:
+        save_plot(analysis.plot_training_history(history), args.output_dir / "history.png")
+    return history, seconds
+
+
+# ------------------------------------------------------------------------------ outputs
+
+
+def save_plot(figure, path):
+    """Saves a matplotlib figure as PNG, closes it and prints the path."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    figure.savefig(path, format="png", dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    print(f"Saved {path}")
+    return path
+
+
+def plot_confusion_matrix(matrix, class_names, path):
+    """Draws a confusion matrix (rows: true class, columns: predicted) and saves it as PNG."""
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    size = max(3.5, 0.6 * len(class_names) + 2)
+    figure, ax = plt.subplots(figsize=(size, size), layout="constrained")
+    ConfusionMatrixDisplay(np.asarray(matrix), display_labels=class_names).plot(
+        ax=ax, cmap="Blues", colorbar=False, xticks_rotation=45
+    )
+    return save_plot(figure, path)
+
+
+def write_results(args, results):
+    """Writes `results` (and the options) to OUTPUT_DIR/results.json and prints the path."""
+    options = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    path = args.output_dir / "results.json"
+    path.write_text(json.dumps({"options": options, **results}, indent=2, default=float) + "\n")
+    print(f"Saved {path}")
+    return path
+
+
+def print_table(rows, headers):
+    """Prints rows of values as an aligned text table."""
+    cells = [[str(h) for h in headers]] + [
+        [f"{v:.4f}" if isinstance(v, float) else str(v) for v in row] for row in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for i, row in enumerate(cells):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def sequence_length_for(texts, cap=256, quantile=99, character=False):
+    """A fixed length covering `quantile`% of `texts` (in words or characters), at most `cap`."""
+    lengths = [len(text) if character else len(text.split()) for text in texts]
+    return int(max(2, min(cap, np.ceil(np.percentile(lengths, quantile)))))
+
+
+# ------------------------------------------------------------------------------ translation
+
+SPACE = "\u2581"  # stands for a space inside character-level target sequences
+PUNCTUATION = re.compile(r"([^\w\s'\[\]-])")
+
+
+def target_tokens(sentence, character):
+    """A target sentence as space-separated tokens (whitespace-split by the vectorizer).
+
+    Character-level: every character is a token, spaces written as U+2581. Word-level: words
+    and punctuation marks, lower-cased ("¿Qué?" -> "¿ qué ?").
+    """
+    if character:
+        return " ".join(SPACE if c == " " else c for c in sentence.strip())
+    return " ".join(PUNCTUATION.sub(r" \1 ", sentence.lower()).split())
+
+
+def detokenize(tokens, character):
+    """Undoes `target_tokens`: the text of a decoded token sequence (str or bytes)."""
+    if isinstance(tokens, bytes):
+        tokens = tokens.decode("utf-8")
+    if character:
+        return "".join(tokens.split()).replace(SPACE, " ")
+    return " ".join(tokens.split())
+
+
+# ------------------------------------------------------------------------------ token features
+
+
+def word_shape(word):
+    """Word shape: letters to X/x, digits to d, runs longer than 2 cut ("McDonald" -> "XxXxx")."""
+    shape = re.sub(r"[A-Z]", "X", word)
+    shape = re.sub(r"[a-z]", "x", shape)
+    shape = re.sub(r"[0-9]", "d", shape)
+    return re.sub(r"(.)\1\1+", r"\1\1", shape)
+
+
+def word_case(word, position):
+    """Capitalisation class of a word, and whether it starts the sentence."""
+    if word.isupper() and any(c.isalpha() for c in word):
+        case = "upper"
+    elif word[:1].isupper():
+        case = "title"
+    elif any(c.isupper() for c in word):
+        case = "mixed"
+    elif any(c.isdigit() for c in word):
+        case = "digit"
+    elif word.isalpha():
+        case = "lower"
+    else:
+        case = "other"
+    return f"{case}/{'first' if position == 0 else 'inner'}"
+
+
+TOKEN_FEATURES = {
+    "word": lambda word, position: word.lower(),
+    "shape": lambda word, position: word_shape(word),
+    "case": word_case,
+    "suffix": lambda word, position: word.lower()[-3:],
+    "prefix": lambda word, position: word.lower()[:3],
+}
+
+
+class Vocabulary:
+    """Maps strings to ids: 0 padding, 1 out-of-vocabulary, then values seen >= `min_count` times.
+
+    Args:
+        values: iterable of strings to count.
+        min_count: minimum count for a value to get its own id.
+    """
+
+    def __init__(self, values, min_count=1):
+        counts = Counter(values)
+        kept = sorted((v for v, c in counts.items() if c >= min_count), key=lambda v: -counts[v])
+        self.index = {value: i + 2 for i, value in enumerate(kept)}
+
+    def __len__(self):
+        return len(self.index) + 2
+
+    def __call__(self, value):
+        return self.index.get(value, 1)
+
+
+def fit_token_features(sentences, min_counts=None):
+    """One `Vocabulary` per entry of `TOKEN_FEATURES`, fitted on training sentences."""
+    min_counts = min_counts or {}
+    return {
+        name: Vocabulary(
+            (f(word, i) for sentence in sentences for i, word in enumerate(sentence)),
+            min_counts.get(name, 1),
+        )
+        for name, f in TOKEN_FEATURES.items()
+    }
+
+
+def encode_token_features(sentences, vocabularies, sequence_length):
+    """Int32 arrays `(num_sentences, sequence_length)` per feature; `"word"` is `"token_ids"`.
+
+    Sentences longer than `sequence_length` are cut; shorter ones are padded with 0.
+    """
+    arrays = {}
+    for name, vocabulary in vocabularies.items():
+        array = np.zeros((len(sentences), sequence_length), dtype="int32")
+        feature = TOKEN_FEATURES[name]
+        for row, sentence in enumerate(sentences):
+            ids = [vocabulary(feature(w, i)) for i, w in enumerate(sentence[:sequence_length])]
+            array[row, : len(ids)] = ids
+        arrays["token_ids" if name == "word" else name] = array
+    return arrays
+
+
+def word_dropout_dataset(x, y, sample_weight, batch_size, rate, keys, seed=0):
+    """A shuffled, batched `tf.data.Dataset` that applies word dropout to the inputs `keys`.
+
+    In every batch, each id of those inputs other than padding (0) is replaced by the
+    out-of-vocabulary id 1 with probability `rate`, so that the model learns to tag words it
+    has never seen from their other features and their context.
+    """
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((x, y, sample_weight))
+    dataset = dataset.shuffle(len(y), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+
+    def drop(inputs, labels, weights):
+        inputs = dict(inputs)
+        for key in keys:
+            ids = inputs[key]
+            dropped = (tf.random.uniform(tf.shape(ids)) < rate) & (ids > 1)
+            inputs[key] = tf.where(dropped, tf.ones_like(ids), ids)
+        return inputs, labels, weights
+
+    return dataset.map(drop)
+
+
+def token_feature_dicts(sentence):
+    """scikit-learn style feature dicts for each token of a sentence, with its neighbours."""
+    features = []
+    for i in range(len(sentence)):
+        row = {"bias": 1.0}
+        for offset in (-2, -1, 0, 1, 2):
+            j = i + offset
+            if 0 <= j < len(sentence):
+                for name, f in TOKEN_FEATURES.items():
+                    if offset == 0 or name in ("word", "shape", "case"):
+                        row[f"{offset}:{name}={f(sentence[j], j)}"] = 1.0
+            else:
+                row[f"{offset}:boundary"] = 1.0
+        features.append(row)
+    return features

@@ -1,0 +1,266 @@
+"""Encoder-decoder Transformer translation, by default of dates into ISO 8601.
+
+The default task is generated: dates written in 15 formats ("Wed, 3 Mar 21", "the 3rd of March
+2021", "03/03/2021") to translate into "2021-03-03", character by character. Or translate
+sentence pairs from a tab-separated file (--data) or English to Spanish (--dataset spa-eng,
+--data-dir for a local copy), word by word.
+
+Trains with teacher forcing and the padding-aware cross-entropy, then decodes the test set
+with greedy search and a part of it with beam search, and reports the exact-match accuracy and
+corpus BLEU (sacrebleu) of both. Exports the greedy translator as a SavedModel (strings in,
+strings out, the decoding loop inside the graph), reloads it and translates a few sentences.
+
+    python examples/translation.py
+    python examples/translation.py --dataset spa-eng --data-dir ../shared/datasets/spa-eng \\
+        --max-train-seconds 600 --embedding-dim 128
+"""
+
+import time
+
+import _common
+import numpy as np
+import sacrebleu
+import tensorflow as tf
+
+from transformer_keras import datasets, export, text
+from transformer_keras.models import build_seq2seq
+from transformer_keras.training import MaskedAccuracy, MaskedSparseCategoricalCrossentropy
+
+DEMO_DATES = ["3 March 2021", "Fri, 13 Aug 99", "the 1st of January 1950", "2049/12/31"]
+
+
+def parse_args(argv=None):
+    parser = _common.make_parser("translation", __doc__.split("\n\n")[0], epochs=20, batch_size=64)
+    data = parser.add_argument_group("data")
+    source = data.add_mutually_exclusive_group()
+    source.add_argument("--data", help="tab-separated file: source<TAB>target per line")
+    source.add_argument("--dataset", choices=("spa-eng",), help="public data set by name")
+    data.add_argument("--data-dir", help="--dataset: local folder (default: download once)")
+    data.add_argument("--num-examples", type=int, default=10000, help="generated date pairs")
+    data.add_argument("--max-examples", type=int, help="use at most this many pairs")
+    data.add_argument(
+        "--split",
+        choices=("auto", "character", "whitespace"),
+        default="auto",
+        help="tokens: characters or words; auto: characters for dates, words otherwise",
+    )
+    data.add_argument("--max-tokens", type=int, default=15000, help="vocabulary per language")
+    data.add_argument(
+        "--max-length",
+        type=int,
+        default=64,
+        help="longest source or target in tokens (lengths: the longest training sentence for "
+        "characters, the 99th percentile for words)",
+    )
+    data.add_argument("--test-size", type=float, default=0.1, help="fraction held out for test")
+    data.add_argument(
+        "--validation-size", type=float, default=0.1, help="fraction of training for validation"
+    )
+    model = _common.add_model_options(
+        parser, embedding_dim=64, num_heads=4, num_layers=2, dropout=0.1, learning_rate=1e-3
+    )
+    model.add_argument("--label-smoothing", type=float, default=0.1, help="the paper's epsilon_ls")
+    decoding = parser.add_argument_group("decoding and budget")
+    decoding.add_argument("--num-beams", type=int, default=4, help="beam width")
+    decoding.add_argument(
+        "--beam-examples", type=int, default=500, help="test examples decoded with beam search"
+    )
+    decoding.add_argument(
+        "--max-train-seconds", type=float, help="stop training after this many seconds"
+    )
+    return parser.parse_args(argv)
+
+
+def load_pairs(args):
+    """Returns `(sources, targets)`."""
+    if args.data:
+        pairs = datasets.load_sentence_pairs(args.data, max_pairs=args.max_examples)
+    elif args.dataset:
+        pairs = datasets.load_dataset(args.dataset, "train", data_dir=args.data_dir)
+    else:
+        pairs = datasets.make_date_corpus(args.num_examples, seed=args.seed)
+    sources, targets = pairs
+    if args.max_examples and len(sources) > args.max_examples:
+        sources, _, targets, _ = datasets.train_test_split_lists(
+            sources, targets, test_size=len(sources) - args.max_examples, seed=args.seed
+        )
+    print(f"{len(sources)} pairs, e.g. {sources[0]!r} -> {targets[0]!r}")
+    return sources, targets
+
+
+def translate(translator, texts, character, batch_size=256):
+    """Translates in batches; returns detokenized strings."""
+    outputs = []
+    for i in range(0, len(texts), batch_size):
+        outputs += translator(texts[i : i + batch_size])
+    return [_common.detokenize(t, character) for t in outputs]
+
+
+def scores(hypotheses, references, character):
+    exact = float(np.mean([h == r for h, r in zip(hypotheses, references)]))
+    tokenize = "char" if character else "13a"
+    bleu = sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize).score
+    return exact, bleu
+
+
+def main(argv=None):
+    started = time.perf_counter()
+    args = _common.start(
+        parse_args(argv),
+        num_examples=300,
+        max_examples=300,
+        embedding_dim=16,
+        num_heads=2,
+        num_layers=1,
+        beam_examples=8,
+        batch_size=32,
+    )
+    character = args.split == "character" or (
+        args.split == "auto" and not (args.data or args.dataset)
+    )
+
+    # Data: source strings; targets as "[start] t o k e n s [end]".
+    sources, targets = load_pairs(args)
+    train_src, test_src, train_tgt, test_tgt = datasets.train_test_split_lists(
+        sources, targets, test_size=args.test_size, seed=args.seed
+    )
+    train_src, val_src, train_tgt, val_tgt = datasets.train_test_split_lists(
+        train_src, train_tgt, test_size=args.validation_size, seed=args.seed
+    )
+
+    def with_start_end(targets):
+        return [f"[start] {_common.target_tokens(t, character)} [end]" for t in targets]
+
+    references = [
+        _common.detokenize(_common.target_tokens(t, character), character) for t in test_tgt
+    ]
+    train_tokens = with_start_end(train_tgt)
+    split = "character" if character else "whitespace"
+    quantile = 100 if character else 99  # every character of a date matters
+    source_length = _common.sequence_length_for(train_src, args.max_length, quantile, character)
+    target_length = _common.sequence_length_for(train_tokens, args.max_length + 2, quantile)
+    source_vectorizer = text.make_text_vectorizer(
+        train_src,
+        max_tokens=args.max_tokens,
+        sequence_length=source_length,
+        standardize="lower" if character else "lower_and_strip_punctuation",
+        split=split,
+    )
+    target_vectorizer = text.make_text_vectorizer(
+        train_tokens, max_tokens=args.max_tokens, sequence_length=target_length, standardize=None
+    )
+    print(
+        f"{len(train_src)} train, {len(val_src)} validation, {len(test_src)} test pairs; "
+        f"{split} tokens; source {source_vectorizer.vocabulary_size()} tokens x {source_length}, "
+        f"target {target_vectorizer.vocabulary_size()} tokens x {target_length}"
+    )
+
+    def make_batch(src, tgt):
+        target_ids = np.asarray(target_vectorizer(with_start_end(tgt)))
+        inputs = {
+            "encoder_tokens": np.asarray(source_vectorizer(src), dtype="int32"),
+            "decoder_tokens": target_ids[:, :-1].astype("int32"),
+        }
+        return inputs, target_ids[:, 1:].astype("int32")
+
+    # Model.
+    model = build_seq2seq(
+        source_vectorizer.vocabulary_size(),
+        target_vectorizer.vocabulary_size(),
+        source_length=source_length,
+        target_length=target_length - 1,
+        embedding_dim=args.embedding_dim,
+        num_heads=args.num_heads,
+        num_encoder_layers=args.num_layers,
+        num_decoder_layers=args.num_layers,
+        intermediate_dim=args.intermediate_dim,
+        dropout=args.dropout,
+        norm_first=args.norm_first,
+    )
+    model.summary()
+    model.compile(
+        optimizer=_common.make_optimizer(args),
+        loss=MaskedSparseCategoricalCrossentropy(label_smoothing=args.label_smoothing),
+        metrics=[MaskedAccuracy()],
+        jit_compile=args.jit_compile,
+    )
+
+    # Train.
+    budget = _common.TimeBudget(args.max_train_seconds)
+    x_train, y_train = make_batch(train_src, train_tgt)
+    _, train_seconds = _common.fit(
+        model,
+        args,
+        x_train,
+        y_train,
+        validation_data=make_batch(val_src, val_tgt),
+        callbacks=[budget],
+    )
+
+    # Evaluate: greedy on the whole test set, beam search on its first --beam-examples.
+    kwargs = {"jit_compile": args.jit_compile}
+    greedy = text.Translator(model, source_vectorizer, target_vectorizer, **kwargs)
+    beam = text.Translator(
+        model,
+        source_vectorizer,
+        target_vectorizer,
+        strategy="beam",
+        num_beams=args.num_beams,
+        **kwargs,
+    )
+    decode_started = time.perf_counter()
+    greedy_outputs = translate(greedy, test_src, character)
+    greedy_seconds = time.perf_counter() - decode_started
+    greedy_exact, greedy_bleu = scores(greedy_outputs, references, character)
+    num_beam = min(args.beam_examples, len(test_src))
+    decode_started = time.perf_counter()
+    beam_outputs = translate(beam, test_src[:num_beam], character, batch_size=64)
+    beam_seconds = time.perf_counter() - decode_started
+    beam_exact, beam_bleu = scores(beam_outputs, references[:num_beam], character)
+    greedy_subset = scores(greedy_outputs[:num_beam], references[:num_beam], character)
+    rows = [
+        [f"greedy, all {len(test_src)}", greedy_exact, greedy_bleu, greedy_seconds],
+        [f"greedy, first {num_beam}", *greedy_subset, ""],
+        [f"beam {args.num_beams}, first {num_beam}", beam_exact, beam_bleu, beam_seconds],
+    ]
+    _common.print_table(rows, ["test decoding", "exact match", "BLEU", "seconds"])
+    print("Examples (source -> greedy | beam | reference):")
+    for i in range(min(5, num_beam)):
+        print(
+            f"  {test_src[i]!r} -> {greedy_outputs[i]!r} | {beam_outputs[i]!r} | {references[i]!r}"
+        )
+
+    # Export the greedy translator (strings in, strings out), reload it and use it.
+    saved_model = args.output_dir / "saved_model"
+    export.export_saved_model(greedy, saved_model)
+    print(f"Exported the translator to {saved_model}")
+    reloaded = export.load_saved_model(saved_model)
+    demo = DEMO_DATES if character and not args.data else test_src[:4]
+    outputs = reloaded.serving_default(tf.constant(demo))["translation"].numpy()
+    print("Translations by the reloaded SavedModel:")
+    for source_text, output in zip(demo, outputs):
+        print(f"  {source_text!r} -> {_common.detokenize(output, character)!r}")
+
+    _common.write_results(
+        args,
+        {
+            "split": split,
+            "num_train": len(train_src),
+            "num_test": len(test_src),
+            "greedy_exact_match": greedy_exact,
+            "greedy_bleu": greedy_bleu,
+            "beam_examples": num_beam,
+            "beam_exact_match": beam_exact,
+            "beam_bleu": beam_bleu,
+            "greedy_exact_match_same_examples": greedy_subset[0],
+            "greedy_bleu_same_examples": greedy_subset[1],
+            "train_seconds": train_seconds,
+            "stopped_by_time_budget": budget.stopped_early,
+            "total_seconds": time.perf_counter() - started,
+            "num_parameters": model.count_params(),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

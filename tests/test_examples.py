@@ -1,0 +1,184 @@
+"""Runs every example script end to end with --smoke (tiny data, tiny model, one epoch).
+
+Each smoke run is a subprocess with the test's Python, writing into a temporary output folder;
+the tests check the exit code, the key lines of the output and the files written. `--help` is
+checked in-process (importing a script does not run it).
+"""
+
+import argparse
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+SCRIPTS = (
+    "article_example_fixed",
+    "text_classification",
+    "translation",
+    "hidden_states",
+    "token_classification",
+    "vision_transformer",
+)
+COMMON_OPTIONS = (
+    "--epochs",
+    "--batch-size",
+    "--seed",
+    "--output-dir",
+    "--jit-compile",
+    "--tensorboard",
+    "--smoke",
+)
+
+
+def run_smoke(script, output_dir, *args):
+    """Runs `examples/<script>.py --smoke --output-dir output_dir *args`; returns stdout."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
+    command = [sys.executable, str(EXAMPLES / f"{script}.py"), "--smoke"]
+    command += ["--output-dir", str(output_dir), *args]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (
+        f"{' '.join(command)} exited with {result.returncode}\n"
+        f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
+    )
+    return result.stdout
+
+
+def assert_files(output_dir, *names):
+    for name in names:
+        assert (output_dir / name).exists(), f"{name} missing; found {os.listdir(output_dir)}"
+
+
+def results(output_dir):
+    return json.loads((output_dir / "results.json").read_text())
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_documents_every_option(script, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    module = importlib.import_module(script)
+    with pytest.raises(SystemExit) as exit_info:
+        module.parse_args(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in COMMON_OPTIONS:
+        assert option in text
+    # Every option has a help text: parse_args returns the parser itself here.
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", lambda self, *args: self)
+    parser = module.parse_args([])
+    undocumented = [action.dest for action in parser._actions if not action.help]
+    assert not undocumented, f"options without help: {undocumented}"
+
+
+def test_article_example_fixed(tmp_path):
+    out = run_smoke("article_example_fixed", tmp_path)
+    assert "Test accuracy:" in out
+    assert "Predictions for new sentences:" in out
+    assert_files(tmp_path, "history.png", "results.json")
+    assert 0.0 <= results(tmp_path)["test_accuracy"] <= 1.0
+
+
+def test_article_example_documents_every_defect():
+    doc = (EXAMPLES / "article_example_fixed.py").read_text()
+    for defect in (
+        "texts.split()",
+        "CountVectorizer",
+        "argmax",
+        "NameError",
+        "categorical_crossentropy",
+        "input_dim=16",
+        "input_length",
+        "Adam(lr=1e-5)",
+        "Embedding -> Dense -> Dense",
+        "test_y",
+        "train_test_split",
+    ):
+        assert defect in doc, defect
+
+
+def test_text_classification(tmp_path):
+    out = run_smoke("text_classification", tmp_path)
+    assert "TF-IDF + logistic regression baseline test accuracy:" in out
+    assert "Transformer minus baseline" in out
+    assert "precision" in out and "Confusion matrix" in out
+    assert "Predictions of the reloaded SavedModel on raw text:" in out
+    assert "the food was not really good" in out
+    assert_files(tmp_path, "history.png", "confusion_matrix.png", "results.json", "saved_model")
+    assert (tmp_path / "saved_model" / "saved_model.pb").exists()
+    figures = results(tmp_path)
+    assert {"baseline_accuracy", "transformer_accuracy", "train_seconds"} <= set(figures)
+    assert not (tmp_path / "backup").exists()  # removed once training completed
+
+
+def test_text_classification_reads_a_csv_file(tmp_path):
+    rows = ["text,label"] + [
+        f"{'great lovely' if i % 2 else 'awful dull'} film number {i},{'pos' if i % 2 else 'neg'}"
+        for i in range(60)
+    ]
+    data = tmp_path / "reviews.csv"
+    data.write_text("\n".join(rows) + "\n")
+    out = run_smoke("text_classification", tmp_path / "run", "--data", str(data))
+    assert "Data: " in out and "reviews.csv" in out
+    assert "classes ['neg', 'pos']" in out
+    assert_files(tmp_path / "run", "results.json", "saved_model")
+
+
+def test_translation(tmp_path):
+    out = run_smoke("translation", tmp_path)
+    assert "exact match" in out and "BLEU" in out
+    assert "beam 4" in out
+    assert "Translations by the reloaded SavedModel:" in out
+    assert_files(tmp_path, "history.png", "results.json", "saved_model")
+    figures = results(tmp_path)
+    assert 0.0 <= figures["greedy_exact_match"] <= 1.0
+    assert figures["split"] == "character"
+
+
+def test_hidden_states(tmp_path):
+    out = run_smoke("hidden_states", tmp_path)
+    assert "Linear probe accuracy by layer" in out
+    assert "encoder_block_0/input" in out
+    assert_files(
+        tmp_path,
+        "model.keras",
+        "probe_accuracy.png",
+        "pca_sentiment.png",
+        "pca_deciding_negation.png",
+        "attention_0_layer_0.png",
+        "history.png",
+        "results.json",
+    )
+    probes = results(tmp_path)["probes"]
+    assert set(probes) == {"negation", "deciding negation", "sentiment"}
+    # The saved model can be probed again without training.
+    out = run_smoke("hidden_states", tmp_path / "again", "--model", str(tmp_path / "model.keras"))
+    assert "Loaded" in out and "Linear probe accuracy by layer" in out
+    assert not (tmp_path / "again" / "history.png").exists()
+
+
+@pytest.mark.skipif(
+    not (SHARED_DATASETS / "uner-en-ewt").is_dir(), reason="../shared/datasets is absent"
+)
+def test_token_classification_trains_on_dev_when_there_is_no_train_split(tmp_path):
+    data_dir = SHARED_DATASETS / "uner-en-ewt"
+    out = run_smoke("token_classification", tmp_path, "--data-dir", str(data_dir))
+    assert "trains on the dev split and evaluates on test" in out
+    assert "logistic regression baseline" in out and "Transformer" in out
+    assert_files(tmp_path, "history.png", "results.json", "token_classifier.keras")
+    assert 0.0 <= results(tmp_path)["transformer_f1"] <= 1.0
+
+
+def test_vision_transformer(tmp_path):
+    out = run_smoke("vision_transformer", tmp_path)
+    assert "Vision Transformer test accuracy:" in out
+    assert "baseline test accuracy" in out
+    assert_files(tmp_path, "history.png", "confusion_matrix.png", "vision_transformer.keras")
+    assert 0.0 <= results(tmp_path)["test_accuracy"] <= 1.0
