@@ -463,6 +463,9 @@ def test_xla_equals_eager_and_does_not_retrace(models):
     np.testing.assert_allclose(first_scores, expected_scores, atol=1e-5)
     np.testing.assert_array_equal(second, eager(other))
     assert not np.array_equal(second, first)
+    # `decode_tensor`, called eagerly, runs the same compiled program.
+    np.testing.assert_array_equal(compiled.decode_tensor(source), first)
+    assert compiled.trace_count == 1
 
 
 def test_xla_sampling_equals_eager(models):
@@ -516,6 +519,103 @@ def test_cross_attention_keys_values_computed_once(models, monkeypatch):
     projections.clear()
     Generator(model, 8, start_token_id=START, use_cache=False, jit_compile=False)(source)
     assert sorted(projections) == [("decoder_block_0", True), ("decoder_block_1", True)]
+
+
+# ----------------------------------------------------------------------------------------
+# The same loop as TensorFlow ops, for any batch size (SavedModel signatures).
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "beam"])
+def test_decode_tensor_with_unknown_batch_size_equals_call(models, greedy, strategy):
+    """`decode_tensor` traced with an unknown batch size and source length (as in a
+    SavedModel signature) gives the ids and scores of `__call__`, for any batch and shorter
+    sources, from one trace."""
+    model, source = models["seq2seq_paper"], _sources()
+    values, counts = np.unique(greedy("seq2seq_paper")[1], return_counts=True)
+    end = int(values[np.argmax(counts)])  # a frequent token, so that rows end and are padded
+    kwargs = dict(start_token_id=START, end_token_id=end, strategy=strategy, jit_compile=False)
+    if strategy == "beam":
+        kwargs.update(num_beams=3)
+    generator = Generator(model, MAX_LENGTH, **kwargs)
+    traced = tf.function(
+        lambda ids: generator.decode_tensor(ids, return_scores=True),
+        input_signature=[tf.TensorSpec((None, None), tf.int32)],
+    )
+    rows = (source[:, 5] == 0).nonzero()[0]
+    assert rows.size >= 2
+    outputs = []
+    for ids in (source, source[rows, :5]):  # two batch sizes, and a shorter source
+        expected, expected_scores = generator(ids, return_scores=True)
+        tokens, scores = traced(ids)
+        assert tokens.dtype == tf.int32 and tokens.shape == (len(ids), MAX_LENGTH)
+        np.testing.assert_array_equal(tokens, expected)
+        np.testing.assert_allclose(scores, expected_scores, atol=1e-5)
+        outputs.append(expected)
+    assert traced.experimental_get_tracing_count() == 1
+    assert generator.trace_count == 2  # __call__'s own program: one per batch size
+    assert len(np.unique(outputs[0], axis=0)) >= 2 and (outputs[0] == 0).any()
+    assert tuple(traced(source[:0])[0].shape) == (0, MAX_LENGTH)  # an empty batch
+
+
+def test_decode_tensor_causal_lm_and_uncached(models, greedy):
+    """A causal LM prompt of known length and any batch size; the uncached loop too."""
+    model, prompts = models["causal_untied_postln"], _prompts()
+    expected = greedy("causal_untied_postln")[1]
+    for use_cache in (True, False):
+        generator = Generator(model, MAX_LENGTH, use_cache=use_cache, jit_compile=False)
+        traced = tf.function(
+            generator.decode_tensor, input_signature=[tf.TensorSpec((None, 3), tf.int32)]
+        )
+        np.testing.assert_array_equal(traced(prompts), expected)
+        np.testing.assert_array_equal(traced(prompts[1:4]), expected[1:4])
+        assert traced.experimental_get_tracing_count() == 1
+    with pytest.raises(ValueError, match="known length.*shape=\\(None, None\\)"):
+        tf.function(
+            generator.decode_tensor, input_signature=[tf.TensorSpec((None, None), tf.int32)]
+        ).get_concrete_function()
+    with pytest.raises(ValueError, match="shorter than max_length=8"):
+        generator.decode_tensor(np.ones((2, 8), "int32"))
+    seq2seq = Generator(models["seq2seq_paper"], 4, start_token_id=START)
+    with pytest.raises(ValueError, match="source_length is 7.*shape=\\(2, 8\\)"):
+        seq2seq.decode_tensor(np.ones((2, 8), "int32"))
+    with pytest.raises(ValueError, match="integer token ids"):
+        seq2seq.decode_tensor(np.ones((2, 3), "float32"))
+    assert seq2seq.trace_count == 0
+
+
+def test_decode_tensor_samples_from_a_seed_tensor(models):
+    """Sampling in a graph draws its uniforms from a seed tensor: a deterministic function of
+    (inputs, seed), the same with and without the caches, never id 0, 0 after the end."""
+    model, source = models["seq2seq_tied_preln"], _sources()
+    kwargs = dict(start_token_id=START, end_token_id=END, strategy="sample", jit_compile=False)
+    signature = [tf.TensorSpec((None, SOURCE_LENGTH), tf.int32), tf.TensorSpec((), tf.int32)]
+    samples = {}
+    for use_cache in (True, False):
+        generator = Generator(model, MAX_LENGTH, use_cache=use_cache, **kwargs)
+        traced = tf.function(
+            lambda ids, seed, g=generator: g.decode_tensor(ids, return_scores=True, seed=seed),
+            input_signature=signature,
+        )
+        samples[use_cache] = [traced(source, seed) for seed in (1, 1, 2)]
+        assert traced.experimental_get_tracing_count() == 1
+    (first, first_scores), again, (other, _) = samples[True]
+    np.testing.assert_array_equal(again[0], first)
+    assert not np.array_equal(other, first)
+    for (tokens, scores), (uncached, uncached_scores) in zip(samples[True], samples[False]):
+        np.testing.assert_array_equal(tokens, uncached)
+        np.testing.assert_allclose(scores, uncached_scores, atol=2e-5)
+    first = first.numpy()
+    np.testing.assert_allclose(first_scores, _token_log_probs(model, source, first), atol=2e-5)
+    assert len(np.unique(first, axis=0)) >= 4
+    for row in first:
+        nonzero = np.flatnonzero(row)
+        assert nonzero.tolist() == list(range(len(nonzero)))  # 0 only after the end
+        ends = np.flatnonzero(row == END)
+        assert ends[0] == nonzero[-1] if ends.size else nonzero.size == MAX_LENGTH
+    eager = Generator(model, MAX_LENGTH, seed=1, **kwargs).decode_tensor(source)
+    np.testing.assert_array_equal(eager, first)  # the constructor's seed, eagerly
+    with pytest.raises(ValueError, match="needs a `seed`"):
+        Generator(model, MAX_LENGTH, **kwargs).decode_tensor(source)
 
 
 # ----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from transformer_keras.datasets import make_date_corpus
-from transformer_keras.models import build_seq2seq, build_text_classifier
+from transformer_keras.models import build_causal_lm, build_seq2seq, build_text_classifier
 from transformer_keras.text import (
     ClassNameLookup,
     Translator,
@@ -429,7 +429,12 @@ def test_translator_python_and_graph_agree(date_translation, strategy):
     assert translator(texts[0]) == expected[0]
     assert translator([]) == []
     assert len(set(expected)) > 2 and all(START not in text for text in expected)
-    graph = translator.translate_graph(tf.constant(texts))
+    # Traced for any batch size, as in a SavedModel (eagerly it would run the same program
+    # as translate_ids).
+    traced = tf.function(
+        translator.translate_graph, input_signature=[tf.TensorSpec((None,), tf.string)]
+    )
+    graph = traced(tf.constant(texts))
     np.testing.assert_array_equal(graph["token_ids"].numpy(), ids)
     assert [text.decode() for text in graph["translation"].numpy()] == expected
     if strategy == "greedy":
@@ -440,11 +445,15 @@ def test_translator_python_and_graph_agree(date_translation, strategy):
 
 @pytest.mark.slow
 def test_translator_with_xla_generator_equals_graph(date_translation):
-    """The default Translator decodes with an XLA-compiled Generator (compiling takes ~10 s)."""
+    """The default Translator decodes with an XLA-compiled Generator (compiling takes ~10 s);
+    its graph, traced for any batch size as in a SavedModel, is not compiled and agrees."""
     model, source_vectorizer, target_vectorizer, sources = date_translation
     translator = Translator(model, source_vectorizer, target_vectorizer)
     ids = translator.translate_ids(sources[:16])
-    graph = translator.translate_graph(tf.constant(sources[:16]))
+    traced = tf.function(
+        translator.translate_graph, input_signature=[tf.TensorSpec((None,), tf.string)]
+    )
+    graph = traced(tf.constant(sources[:16]))
     np.testing.assert_array_equal(graph["token_ids"].numpy(), ids)
 
 
@@ -465,6 +474,9 @@ def test_translator_rejects_bad_arguments(date_translation):
     classifier = build_text_classifier(10, 2, 8, embedding_dim=16, num_heads=2, num_layers=1)
     with pytest.raises(ValueError, match="build_seq2seq"):
         Translator(classifier, source_vectorizer, target_vectorizer)
+    causal = build_causal_lm(20, 12, embedding_dim=16, num_heads=2, num_layers=1)
+    with pytest.raises(ValueError, match="causal language model.*build_seq2seq"):
+        Translator(causal, source_vectorizer, target_vectorizer)
     with pytest.raises(ValueError, match="texts"):
         Translator(model, source_vectorizer, target_vectorizer, jit_compile=False)([1, 2])
     with pytest.raises(ValueError, match="num_beams"):

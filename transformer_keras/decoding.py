@@ -15,6 +15,11 @@
 `use_cache=False` re-runs the full functional model on the (0-padded) prefix at every step
 instead: slower, but it is the reference the cached path must reproduce.
 
+The loop takes any batch size, also one unknown until run time: `Generator.decode_tensor` is
+the same decoding as TensorFlow ops on a tensor, with no NumPy work, to call inside a
+`tf.function` or a SavedModel signature with `tf.TensorSpec((None, S))` (this is what
+`transformer_keras.text.Translator.translate_graph` and `export_saved_model` use).
+
 Token id 0 is padding, as everywhere in this package: it is never generated, and a row that
 has produced `end_token_id` emits 0 from then on.
 
@@ -435,7 +440,9 @@ class Generator:
         With `return_scores`, a tuple `(ids, scores)` with float32 `scores` of the same shape.
 
     Properties and methods: `kind` (`"seq2seq"` or `"causal_lm"`), `model`, `trace_count`,
-    `get_config()` (the constructor arguments; they are fixed once traced).
+    `get_config()` (the constructor arguments; they are fixed once traced), and
+    `decode_tensor(inputs)`, the same decoding on a tensor of any (even unknown) batch size as
+    TensorFlow ops, for `tf.function`s and SavedModel signatures.
 
     Cost: the cached loop attends over a `(batch * num_beams, 2, length, heads, head_dim)`
     cache per decoder block and projects one token per step. The uncached loop runs the
@@ -567,7 +574,9 @@ class Generator:
         self._use_cache = use_cache
         self._jit_compile = jit_compile
         self._parts = parts
-        self._seed_generator = keras.random.SeedGenerator()
+        # Only sampling draws seeds; other strategies create no variable (a Generator may be
+        # built inside a tf.function, e.g. by `transformer_keras.text.decode_graph`).
+        self._seed_generator = keras.random.SeedGenerator() if strategy == "sample" else None
         self._trace_count = 0
         self._function = tf.function(self._generate, jit_compile=jit_compile, autograph=False)
 
@@ -609,11 +618,15 @@ class Generator:
 
     # -- Python side -----------------------------------------------------------------------
 
+    @property
+    def _width(self):
+        """Columns of the token buffer: the start token (seq2seq) or the prompt, and the rest."""
+        return self._max_length + 1 if self._kind == "seq2seq" else self._max_length
+
     def __call__(self, inputs, return_scores=False, seed=None):
         _check_seed(seed)
         ids = self._prepare_inputs(inputs)
-        width = self._max_length + 1 if self._kind == "seq2seq" else self._max_length
-        noise = np.zeros((ids.shape[0], width), dtype="float32")
+        noise = np.zeros((ids.shape[0], self._width), dtype="float32")
         if self._strategy == "sample":
             seed = self._seed if seed is None else seed
             if seed is None:
@@ -632,42 +645,132 @@ class Generator:
             return tokens, np.asarray(ops.convert_to_numpy(scores), dtype="float32")
         return tokens
 
-    def _prepare_inputs(self, inputs):
-        parts = self._parts
-        name = "inputs"
+    def decode_tensor(self, inputs, return_scores=False, seed=None):
+        """The decoding as TensorFlow ops on a tensor: for `tf.function`s and SavedModels.
+
+        Runs the loop of `__call__` on `inputs` of any batch size, also one unknown until run
+        time (`tf.TensorSpec((None, S))`), with no NumPy work and no check of the id values
+        (the tensor may be symbolic). Inside a `tf.function` (a SavedModel signature), the loop
+        becomes part of that graph, and is XLA-compiled only if that function is. Called
+        eagerly, it runs the `Generator`'s own compiled program (`jit_compile`, traced once per
+        input shape, as `__call__`).
+
+        Sampling draws its uniform numbers with `tf.random.stateless_uniform` from `seed` (an
+        int or a scalar int tensor, e.g. an input of the signature), or the constructor's seed;
+        one of them is required, as a graph cannot draw a fresh seed. These uniform numbers are
+        not NumPy's, so samples differ from those of `__call__` with the same seed, and they may
+        differ between devices and XLA; greedy and beam search give the ids of `__call__`.
+
+        Args:
+            inputs: int tensor (or array). For seq2seq, source ids `(batch, S)` with
+                `S <= source_length` (0-padded to it here), or a dict with key
+                `"encoder_tokens"`; for a causal LM, prompt ids `(batch, P)` with a static
+                `1 <= P < max_length`, no padding.
+            return_scores: bool. Also return the per-token log-probabilities.
+            seed: int, scalar int tensor or None. For `strategy="sample"` only.
+
+        Returns:
+            int32 tensor `(batch, max_length)` of token ids, as `__call__` returns them, and
+            with `return_scores` a tuple `(ids, scores)` with float32 `scores`.
+
+        Example:
+
+        >>> import tensorflow as tf
+        >>> from transformer_keras.decoding import Generator
+        >>> from transformer_keras.models import build_seq2seq
+        >>> model = build_seq2seq(20, 20, source_length=6, target_length=6, embedding_dim=16,
+        ...                       num_heads=2, num_encoder_layers=1, num_decoder_layers=1)
+        >>> generator = Generator(model, max_length=5, start_token_id=1, end_token_id=2)
+        >>> serve = tf.function(generator.decode_tensor,
+        ...                     input_signature=[tf.TensorSpec((None, 6), tf.int32)])
+        >>> serve(tf.constant([[5, 6, 7, 0, 0, 0]])).shape.as_list()
+        [1, 5]
+        """
+        inputs, name = self._unpack(inputs)
+        ids = ops.convert_to_tensor(inputs)
+        self._check_ids_shape(name, tuple(ids.shape), min_batch=0)
+        if "int" not in keras.backend.standardize_dtype(ids.dtype):
+            raise ValueError(
+                f"`{name}` must hold integer token ids. Received: {name}.dtype={ids.dtype}"
+            )
+        ids = ops.cast(ids, "int32")
+        if self._kind == "seq2seq" and ids.shape[1] != self._parts.source_length:
+            source_length = self._parts.source_length
+            ids = ops.pad(ids, ((0, 0), (0, source_length - ops.shape(ids)[1])))
+            ids = ops.reshape(ids, (-1, source_length))  # a static length again
+        noise = self._graph_noise(ops.shape(ids)[0], seed)
+        if tf.executing_eagerly():
+            tokens, scores = self._function(ids, noise)
+        else:
+            tokens, scores = self._decode(ids, noise)
+        return (tokens, scores) if return_scores else tokens
+
+    def _graph_noise(self, batch, seed):
+        """The uniform numbers of sampling as TensorFlow ops (zeros for other strategies)."""
+        shape = (batch, self._width)
+        if self._strategy != "sample":
+            return ops.zeros(shape, dtype="float32")
+        seed = self._seed if seed is None else seed
+        if seed is None:
+            raise ValueError(
+                "`decode_tensor` with strategy='sample' needs a `seed` (an int or a scalar int "
+                "tensor), given to it or to the Generator: a graph cannot draw a new one."
+            )
+        if not tf.is_tensor(seed):
+            _check_seed(seed)
+        seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+        return tf.random.stateless_uniform(shape, seed=seed, dtype=tf.float32)
+
+    def _unpack(self, inputs):
+        """`(ids, name)`: the source ids of a dict input, and the name errors use."""
         if isinstance(inputs, dict):
             if self._kind != "seq2seq" or "encoder_tokens" not in inputs:
                 raise ValueError(
                     "A dict `inputs` must be the input of a seq2seq model and hold "
                     f"'encoder_tokens'. Received keys: {sorted(inputs)}"
                 )
-            inputs, name = inputs["encoder_tokens"], "inputs['encoder_tokens']"
-        ids = np.asarray(ops.convert_to_numpy(inputs) if ops.is_tensor(inputs) else inputs)
-        if ids.ndim != 2 or ids.shape[0] == 0 or ids.shape[1] == 0:
+            return inputs["encoder_tokens"], "inputs['encoder_tokens']"
+        return inputs, "inputs"
+
+    def _check_ids_shape(self, name, shape, min_batch):
+        """Checks the shape of source or prompt ids; `None` sizes are unknown (graph)."""
+        if len(shape) != 2 or (shape[0] is not None and shape[0] < min_batch) or shape[1] == 0:
+            sizes = "batch, length >= 1" if min_batch else "length >= 1"
             raise ValueError(
-                f"`{name}` must be token ids of shape (batch, length) with batch, length >= 1. "
-                f"Received: {name}.shape={ids.shape}"
+                f"`{name}` must be token ids of shape (batch, length) with {sizes}. "
+                f"Received: {name}.shape={shape}"
             )
+        length = shape[1]
+        if self._kind == "seq2seq":
+            if length is not None and length > self._parts.source_length:
+                raise ValueError(
+                    f"`{name}` has {length} tokens but the model's source_length is "
+                    f"{self._parts.source_length}. Received: {name}.shape={shape}"
+                )
+        elif length is None:
+            raise ValueError(
+                f"The prompt `{name}` must have a known length (the prompt is prefilled in one "
+                f"pass of that length). Received: {name}.shape={shape}"
+            )
+        elif length >= self._max_length:
+            raise ValueError(
+                f"The prompt `{name}` must be shorter than max_length={self._max_length} "
+                f"to leave room for new tokens. Received: {name}.shape={shape}"
+            )
+
+    def _prepare_inputs(self, inputs):
+        parts = self._parts
+        inputs, name = self._unpack(inputs)
+        ids = np.asarray(ops.convert_to_numpy(inputs) if ops.is_tensor(inputs) else inputs)
+        self._check_ids_shape(name, ids.shape, min_batch=1)
         if not np.issubdtype(ids.dtype, np.integer):
             raise ValueError(
                 f"`{name}` must hold integer token ids. Received: {name}.dtype={ids.dtype}"
             )
         if self._kind == "seq2seq":
-            length, vocabulary = parts.source_length, parts.source_vocabulary_size
-            if ids.shape[1] > length:
-                raise ValueError(
-                    f"`{name}` has {ids.shape[1]} tokens but the model's source_length is "
-                    f"{length}. Received: {name}.shape={ids.shape}"
-                )
-            low = 0
+            vocabulary, low = parts.source_vocabulary_size, 0
         else:
-            vocabulary = parts.vocabulary_size
-            if ids.shape[1] >= self._max_length:
-                raise ValueError(
-                    f"The prompt `{name}` must be shorter than max_length={self._max_length} "
-                    f"to leave room for new tokens. Received: {name}.shape={ids.shape}"
-                )
-            low = 1
+            vocabulary, low = parts.vocabulary_size, 1
         bad = (ids < low) | (ids >= vocabulary)
         if bad.any():
             row, column = np.argwhere(bad)[0]
@@ -686,11 +789,20 @@ class Generator:
     # -- Traced side ---------------------------------------------------------------------
 
     def _generate(self, ids, noise):
-        """The traced program: ids `(batch, S or P)`, uniform noise `(batch, width)` in
-        [0, 1) for sampling -> (tokens, scores)."""
+        """The `tf.function` of `__call__`, counting its traces."""
         self._trace_count += 1
+        return self._decode(ids, noise)
+
+    def _decode(self, ids, noise):
+        """The decoding program: ids `(batch, S or P)`, uniform noise `(batch, width)` in
+        [0, 1) for sampling -> (tokens, scores).
+
+        The batch size may be unknown (a tensor): sizes along the batch axis are taken with
+        `ops.shape` and reshapes use -1, so the same code serves `__call__` (static shapes,
+        XLA) and `decode_tensor` (any graph, e.g. a SavedModel signature).
+        """
         parts = self._parts
-        batch = ids.shape[0]
+        batch = ops.shape(ids)[0]  # an int, or a scalar tensor when unknown while tracing
         beams = self._num_beams
         rows = batch * beams
         if self._kind == "seq2seq":
@@ -700,7 +812,7 @@ class Generator:
             source = None
             prompt = ids
         prompt_length = prompt.shape[1]
-        width = self._max_length + 1 if self._kind == "seq2seq" else self._max_length
+        width = self._width
 
         # Context that does not change during the loop: the source's cross-attention keys
         # and values, and the caches of the prompt but its last token, which the first step
@@ -752,7 +864,7 @@ class Generator:
             """Feeds the token at `position - 1` and chooses the one at `position`."""
             tokens = state["tokens"]
             if self._use_cache:
-                token = ops.slice(tokens, (0, position - 1), (rows, 1))
+                token = ops.slice(tokens, (0, position - 1), (-1, 1))
                 logits, caches = parts.decode(
                     token, position - 1, state["caches"], cross_caches, encoder_mask
                 )
@@ -811,7 +923,7 @@ class Generator:
                 scaled = top_k_filter(scaled, self._top_k)
             if self._top_p is not None:
                 scaled = top_p_filter(scaled, self._top_p)
-            token = _sample(scaled, ops.slice(noise, (0, position), (noise.shape[0], 1)))
+            token = _sample(scaled, ops.slice(noise, (0, position), (-1, 1)))
         token = ops.where(finished, 0, ops.cast(token, "int32"))
         score = ops.take_along_axis(log_probs, token[:, None], axis=1)[:, 0]
         score = ops.where(finished, 0.0, score)
@@ -826,10 +938,10 @@ class Generator:
 
     def _select_beam(self, state, log_probs, position, prompt_length):
         beams = self._num_beams
-        rows, vocabulary = log_probs.shape
-        batch = rows // beams
-        log_probs = ops.reshape(log_probs, (batch, beams, vocabulary))
-        finished = ops.reshape(state["finished"], (batch, beams))
+        vocabulary = log_probs.shape[-1]
+        log_probs = ops.reshape(log_probs, (-1, beams, vocabulary))
+        batch = ops.shape(log_probs)[0]  # may be a tensor: see `_decode`
+        finished = ops.reshape(state["finished"], (-1, beams))
         # A finished hypothesis has one continuation: padding, at no cost.
         pad_only = ops.where(ops.equal(ops.arange(vocabulary), 0), 0.0, _NEG)
         step = ops.where(finished[..., None], pad_only, log_probs)  # (B, K, V)
@@ -837,14 +949,14 @@ class Generator:
         generated = ops.cast(position - prompt_length + 1, "int32")
         lengths = ops.where(finished, state["lengths"], generated)
         penalty = gnmt_length_penalty(lengths, self._length_penalty)
-        normalized = ops.reshape(total / penalty[..., None], (batch, beams * vocabulary))
+        normalized = ops.reshape(total / penalty[..., None], (-1, beams * vocabulary))
         _, index = ops.top_k(normalized, beams)  # (B, K)
         index = ops.cast(index, "int32")
         parent = index // vocabulary
         token = index % vocabulary
 
-        sum_logp = ops.take_along_axis(ops.reshape(total, (batch, -1)), index, axis=1)
-        token_score = ops.take_along_axis(ops.reshape(step, (batch, -1)), index, axis=1)
+        sum_logp = ops.take_along_axis(ops.reshape(total, (-1, beams * vocabulary)), index, 1)
+        token_score = ops.take_along_axis(ops.reshape(step, (-1, beams * vocabulary)), index, 1)
         parent_finished = ops.take_along_axis(finished, parent, axis=1)
         lengths = ops.take_along_axis(lengths, parent, axis=1)
         new_finished = parent_finished
@@ -856,13 +968,13 @@ class Generator:
         def reorder(x):
             return ops.take(x, source_rows, axis=0)
 
-        token = ops.reshape(token, (rows, 1))
-        token_score = ops.reshape(token_score, (rows, 1))
+        token = ops.reshape(token, (-1, 1))
+        token_score = ops.reshape(token_score, (-1, 1))
         return dict(
             state,
             tokens=ops.slice_update(reorder(state["tokens"]), (0, position), token),
             scores=ops.slice_update(reorder(state["scores"]), (0, position), token_score),
-            finished=ops.reshape(new_finished, (rows,)),
+            finished=ops.reshape(new_finished, (-1,)),
             caches=[reorder(cache) for cache in state["caches"]],
             sum_logp=sum_logp,
             lengths=lengths,

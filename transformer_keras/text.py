@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from transformer_keras.layers._utils import hidden_implicit_masks
+from transformer_keras.decoding import Generator, _Parts
 
 STANDARDIZE_CHOICES = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
 SPLIT_CHOICES = ("whitespace", "character")
@@ -337,113 +337,28 @@ def build_end_to_end_classifier(classifier, vectorizer, class_names, name=None):
 # --------------------------------------------------------------------------------------------
 
 
-def _optional_layer(model, name):
-    try:
-        return model.get_layer(name)
-    except ValueError:
-        return None
-
-
-def _numbered_layers(model, prefix):
-    layers = []
-    while (layer := _optional_layer(model, f"{prefix}_{len(layers)}")) is not None:
-        layers.append(layer)
-    return layers
-
-
-class _Seq2SeqLayers:
-    """The layers of a `build_seq2seq` model, found by their documented names."""
-
-    def __init__(self, model):
-        if not isinstance(model, keras.Model):
-            raise ValueError(
-                "`seq2seq_model` must be a keras.Model built by "
-                f"transformer_keras.models.build_seq2seq. Received: seq2seq_model={model!r}"
-            )
-        self.encoder_embedding = _optional_layer(model, "encoder_embedding")
-        self.decoder_embedding = _optional_layer(model, "decoder_embedding")
-        self.encoder_blocks = _numbered_layers(model, "encoder_block")
-        self.decoder_blocks = _numbered_layers(model, "decoder_block")
-        missing = [
-            name
-            for name, found in (
-                ("encoder_embedding", self.encoder_embedding),
-                ("decoder_embedding", self.decoder_embedding),
-                ("encoder_block_0", self.encoder_blocks),
-                ("decoder_block_0", self.decoder_blocks),
-            )
-            if not found
-        ]
-        if missing:
-            raise ValueError(
-                f"`seq2seq_model` ({model.name!r}) has no layer named {missing}: build it with "
-                "transformer_keras.models.build_seq2seq, whose layer names the translator uses."
-            )
-        self.encoder_final_norm = _optional_layer(model, "encoder_final_norm")
-        self.decoder_final_norm = _optional_layer(model, "decoder_final_norm")
-        self.logits = _optional_layer(model, "logits")
-        self.source_length = self.encoder_embedding.sequence_length
-        self.target_length = self.decoder_embedding.sequence_length
-        self.vocabulary_size = (
-            self.logits.units if self.logits is not None else self.decoder_embedding.vocabulary_size
+def _seq2seq_parts(model):
+    """The layers of a `build_seq2seq` model, found as `transformer_keras.decoding` finds them."""
+    if not isinstance(model, keras.Model):
+        raise ValueError(
+            "`seq2seq_model` must be a keras.Model built by "
+            f"transformer_keras.models.build_seq2seq. Received: seq2seq_model={model!r}"
         )
-
-    def check_max_length(self, max_length):
-        """Learned positions stop at the decoder length; sinusoids go on (as in Generator)."""
-        _check_positive_int("max_length", max_length)
-        if max_length > self.target_length and self.decoder_embedding.positional != "sinusoidal":
-            raise ValueError(
-                f"`max_length` can be at most the model's decoder length {self.target_length} "
-                f"(its learned position table ends there). Received: max_length={max_length}"
-            )
-
-    def encode(self, encoder_ids):
-        """Encoder output `(batch, S, d)` and the source padding mask `(batch, S)`."""
-        padding_mask = ops.not_equal(encoder_ids, 0)
-        x = self.encoder_embedding(encoder_ids)
-        for block in self.encoder_blocks:
-            x = block(x, padding_mask=padding_mask, training=False)
-        if self.encoder_final_norm is not None:
-            x = self.encoder_final_norm(x)
-        return x, padding_mask
-
-    def cross_attention_caches(self, encoded):
-        with hidden_implicit_masks(encoded):  # the projections take no mask
-            return [block.compute_cross_attention_cache(encoded) for block in self.decoder_blocks]
-
-    def decode_step(self, token_ids, index, caches, cross_caches, encoder_padding_mask):
-        """Log-probabilities `(batch, vocabulary)` of the token after `token_ids` `(batch, 1)`
-        at position `index`, with padding (id 0) made impossible; and the updated caches."""
-        y = self.decoder_embedding(token_ids, start_index=index)
-        new_caches = []
-        for block, cache, cross_cache in zip(self.decoder_blocks, caches, cross_caches):
-            y, cache = block(
-                y,
-                encoder_padding_mask=encoder_padding_mask,
-                self_attention_cache=cache,
-                cache_index=index,
-                cross_attention_cache=cross_cache,
-                training=False,
-            )
-            new_caches.append(cache)
-        if self.decoder_final_norm is not None:
-            y = self.decoder_final_norm(y)
-        if self.logits is not None:
-            logits = self.logits(y)
-        else:
-            logits = self.decoder_embedding(y, reverse=True)
-        log_probs = tf.nn.log_softmax(tf.cast(logits[:, 0, :], tf.float32), axis=-1)
-        is_padding = tf.equal(tf.range(tf.shape(log_probs)[-1]), 0)
-        return tf.where(is_padding[None, :], _IMPOSSIBLE, log_probs), new_caches
+    parts = _Parts(model)
+    if parts.kind != "seq2seq":
+        raise ValueError(
+            f"`seq2seq_model` ({model.name!r}) is a causal language model: the translator needs "
+            "an encoder-decoder model from transformer_keras.models.build_seq2seq."
+        )
+    return parts
 
 
-# Log-probability of impossible candidates: finite, so sums and divisions stay finite.
-_IMPOSSIBLE = -1e9
-
-
-def _length_penalty(lengths, alpha):
-    """GNMT length penalty `((5 + |Y|) / 6) ** alpha` (Wu et al., 2016)."""
-    return tf.pow((5.0 + tf.cast(lengths, tf.float32)) / 6.0, alpha)
+def _check_beams_fit(num_beams, vocabulary_size):
+    if num_beams >= vocabulary_size:
+        raise ValueError(
+            f"`num_beams` must be smaller than the vocabulary size ({vocabulary_size}). "
+            f"Received: num_beams={num_beams}"
+        )
 
 
 def decode_graph(
@@ -458,30 +373,30 @@ def decode_graph(
 ):
     """Greedy or beam-search decoding as TensorFlow ops, for any batch size.
 
-    This is the decoding loop that `transformer_keras.export` puts inside a SavedModel (whose
-    batch size is unknown until serving time), with the semantics of
-    `transformer_keras.decoding.Generator`: the encoder runs once, each decoder block's
-    cross-attention keys/values are projected once, and a `tf.while_loop` over a fixed-size
-    buffer feeds one token per step through the decoder blocks with their self-attention
-    caches. Padding (id 0) is never generated; a row (hypothesis) stops at `end_token_id`,
-    which is kept, and is 0-padded after it; the loop stops once every row has ended.
+    A shorthand for `transformer_keras.decoding.Generator(...).decode_tensor(...)`: the same
+    decoding loop as `Generator` (the encoder runs once, each decoder block's cross-attention
+    keys/values are projected once, one token per step goes through the decoder blocks with
+    their self-attention caches), as ops of the calling graph, so that it runs inside a
+    `tf.function` whose batch size is unknown until run time, such as a SavedModel signature.
+    Padding (id 0) is never generated; a row (hypothesis) stops at `end_token_id`, which is
+    kept, and is 0-padded after it; the loop stops once every row has ended.
 
     Beam search keeps `num_beams` hypotheses per row, ranked by
     `log P(Y) / ((5 + |Y|) / 6) ** length_penalty`; a finished hypothesis keeps its score and
     slot and competes until the end; the best one is returned.
 
-    Not meant for XLA (this is the graph a SavedModel serves; `Generator` is the compiled
-    path).
+    Each call builds a new `Generator`: to decode several batches eagerly, build one
+    `Generator` and call it (or its `decode_tensor`) instead.
 
     Args:
         seq2seq_model: a model from `transformer_keras.models.build_seq2seq`.
-        encoder_token_ids: int tensor `(batch, source_length)`, 0 for padding.
+        encoder_token_ids: int tensor `(batch, S)`, `S <= source_length`, 0 for padding.
         max_length: int. Tokens to generate; at most the model's decoder length when its
             positions are learned (sinusoidal positions go further).
         start_token_id: int. First decoder input.
         end_token_id: int or None. Ends a row.
         strategy: `"greedy"` or `"beam"`. Defaults to `"greedy"`.
-        num_beams: int. Beam width. Defaults to `4`.
+        num_beams: int, smaller than the target vocabulary. Beam width. Defaults to `4`.
         length_penalty: float. GNMT exponent. Defaults to `0.6`.
 
     Returns:
@@ -499,131 +414,22 @@ def decode_graph(
     >>> tuple(ids.shape)
     (1, 6)
     """
-    parts = _Seq2SeqLayers(seq2seq_model)
-    parts.check_max_length(max_length)
+    parts = _seq2seq_parts(seq2seq_model)
     if strategy not in STRATEGIES:
         raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: {strategy=!r}")
-    _check_positive_int("num_beams", num_beams)
-    for name, value in (("start_token_id", start_token_id), ("end_token_id", end_token_id)):
-        if value is None and name == "end_token_id":
-            continue
-        if not _is_int(value) or not 0 < value < parts.vocabulary_size:
-            raise ValueError(
-                f"`{name}` must be an int in [1, {parts.vocabulary_size}). "
-                f"Received: {name}={value!r}"
-            )
-    encoder_token_ids = tf.cast(tf.convert_to_tensor(encoder_token_ids), tf.int32)
-    if strategy == "greedy":
-        return _greedy_graph(parts, encoder_token_ids, max_length, start_token_id, end_token_id)
-    return _beam_graph(
-        parts,
-        encoder_token_ids,
+    generator = Generator(
+        seq2seq_model,
         max_length,
-        start_token_id,
-        end_token_id,
-        int(num_beams),
-        float(length_penalty),
+        start_token_id=start_token_id,
+        end_token_id=end_token_id,
+        strategy=strategy,
+        num_beams=num_beams,
+        length_penalty=length_penalty,
+        jit_compile=False,
     )
-
-
-def _greedy_graph(parts, encoder_token_ids, max_length, start_token_id, end_token_id):
-    batch_size = tf.shape(encoder_token_ids)[0]
-    encoded, encoder_padding_mask = parts.encode(encoder_token_ids)
-    cross_caches = parts.cross_attention_caches(encoded)
-    caches = [block.init_cache(batch_size, max_length) for block in parts.decoder_blocks]
-    end_id = -1 if end_token_id is None else int(end_token_id)
-
-    def body(index, token, finished, ids, caches):
-        log_probs, caches = parts.decode_step(
-            token[:, None], index, caches, cross_caches, encoder_padding_mask
-        )
-        next_token = tf.cast(tf.argmax(log_probs, axis=-1), tf.int32)
-        next_token = tf.where(finished, tf.zeros_like(next_token), next_token)
-        ids = ids + next_token[:, None] * tf.one_hot(index, max_length, dtype=tf.int32)[None]
-        finished = tf.logical_or(finished, tf.equal(next_token, end_id))
-        return index + 1, next_token, finished, ids, caches
-
-    def cond(index, token, finished, ids, caches):
-        return tf.logical_and(index < max_length, tf.logical_not(tf.reduce_all(finished)))
-
-    loop_vars = (
-        tf.constant(0),
-        tf.fill([batch_size], tf.constant(int(start_token_id), tf.int32)),
-        tf.zeros([batch_size], tf.bool),
-        tf.zeros([batch_size, max_length], tf.int32),
-        caches,
-    )
-    _, _, _, ids, _ = tf.while_loop(cond, body, loop_vars, maximum_iterations=max_length)
-    return ids
-
-
-def _beam_graph(parts, encoder_token_ids, max_length, start_token_id, end_token_id, beams, alpha):
-    batch_size = tf.shape(encoder_token_ids)[0]
-    rows = batch_size * beams
-    vocabulary = parts.vocabulary_size
-    if beams >= vocabulary:
-        raise ValueError(
-            f"`num_beams` must be smaller than the vocabulary size ({vocabulary}). "
-            f"Received: num_beams={beams}"
-        )
-    encoded, encoder_padding_mask = parts.encode(encoder_token_ids)
-    cross_caches = parts.cross_attention_caches(encoded)
-
-    def repeat(x):  # row b becomes rows b * beams ... b * beams + beams - 1
-        return tf.repeat(x, beams, axis=0)
-
-    cross_caches = [repeat(cache) for cache in cross_caches]
-    encoder_padding_mask = repeat(encoder_padding_mask)
-    caches = [block.init_cache(rows, max_length) for block in parts.decoder_blocks]
-    end_id = -1 if end_token_id is None else int(end_token_id)
-    # Only the first beam of each row is live at first; the others are copies of it.
-    first_beam = tf.one_hot(tf.zeros([batch_size], tf.int32), beams, dtype=tf.float32)
-    pad_only = tf.where(tf.equal(tf.range(vocabulary), 0), 0.0, _IMPOSSIBLE)  # (V,)
-
-    def body(index, token, finished, sum_logp, lengths, ids, caches):
-        log_probs, caches = parts.decode_step(
-            token[:, None], index, caches, cross_caches, encoder_padding_mask
-        )
-        log_probs = tf.reshape(log_probs, [batch_size, beams, vocabulary])
-        finished = tf.reshape(finished, [batch_size, beams])
-        # A finished hypothesis has one continuation: padding, at no cost.
-        step = tf.where(finished[..., None], pad_only, log_probs)
-        total = sum_logp[..., None] + step  # (B, K, V)
-        lengths = tf.where(finished, lengths, index + 1)
-        normalized = total / _length_penalty(lengths, alpha)[..., None]
-        _, choice = tf.math.top_k(tf.reshape(normalized, [batch_size, beams * vocabulary]), beams)
-        parent, next_token = choice // vocabulary, choice % vocabulary  # (B, K)
-        sum_logp = tf.gather(tf.reshape(total, [batch_size, -1]), choice, batch_dims=1)
-        lengths = tf.gather(lengths, parent, batch_dims=1)
-        finished = tf.logical_or(
-            tf.gather(finished, parent, batch_dims=1), tf.equal(next_token, end_id)
-        )
-        source_rows = tf.reshape(tf.range(batch_size)[:, None] * beams + parent, [-1])
-        next_token = tf.reshape(next_token, [-1])
-        ids = tf.gather(ids, source_rows)
-        ids = ids + next_token[:, None] * tf.one_hot(index, max_length, dtype=tf.int32)[None]
-        caches = [tf.gather(cache, source_rows) for cache in caches]
-        finished = tf.reshape(finished, [-1])
-        return index + 1, next_token, finished, sum_logp, lengths, ids, caches
-
-    def cond(index, token, finished, sum_logp, lengths, ids, caches):
-        return tf.logical_and(index < max_length, tf.logical_not(tf.reduce_all(finished)))
-
-    loop_vars = (
-        tf.constant(0),
-        tf.fill([rows], tf.constant(int(start_token_id), tf.int32)),
-        tf.zeros([rows], tf.bool),
-        (1.0 - first_beam) * _IMPOSSIBLE,
-        tf.zeros([batch_size, beams], tf.int32),
-        tf.zeros([rows, max_length], tf.int32),
-        caches,
-    )
-    _, _, _, sum_logp, lengths, ids, _ = tf.while_loop(
-        cond, body, loop_vars, maximum_iterations=max_length
-    )
-    normalized = sum_logp / _length_penalty(tf.maximum(lengths, 1), alpha)
-    best = tf.cast(tf.argmax(normalized, axis=-1), tf.int32)
-    return tf.gather(ids, tf.range(batch_size) * beams + best)
+    if strategy == "beam":
+        _check_beams_fit(num_beams, parts.vocabulary_size)
+    return generator.decode_tensor(encoder_token_ids)
 
 
 def ids_to_texts(token_ids, vocabulary, end_token_id=None):
@@ -681,9 +487,10 @@ class Translator:
               -> generated ids up to `end_token` -> target vocabulary -> texts
 
     `__call__` decodes with `transformer_keras.decoding.Generator` (greedy or beam search, one
-    XLA program). `translate_graph` does the same with TensorFlow ops only (`decode_graph`,
-    any batch size): it is what `transformer_keras.export.export_saved_model(translator, path)`
-    serves, strings in, strings out, with the same results.
+    XLA program). `translate_graph` runs the same `Generator` as TensorFlow ops only
+    (`Generator.decode_tensor`, any batch size): it is what
+    `transformer_keras.export.export_saved_model(translator, path)` serves, strings in, strings
+    out, with the same results.
 
     The target vectorizer must keep `start_token` and `end_token` as tokens of its vocabulary
     (its `standardize` must not strip the brackets of `"[start]"`: use `"lower"`). Ids of the
@@ -702,7 +509,8 @@ class Translator:
         num_beams: int. Beam width. Defaults to `4`.
         length_penalty: float. GNMT length penalty exponent of beam search. Defaults to `0.6`.
         **generator_kwargs: other arguments of `transformer_keras.decoding.Generator`
-            (`jit_compile`, `use_cache`).
+            (`jit_compile`, `use_cache`; `jit_compile` does not apply to `translate_graph`,
+            whose ops are compiled only if the calling function is).
 
     Example:
 
@@ -731,30 +539,28 @@ class Translator:
         length_penalty=0.6,
         **generator_kwargs,
     ):
-        from transformer_keras.decoding import Generator
-
-        layers = _Seq2SeqLayers(seq2seq_model)
+        parts = _seq2seq_parts(seq2seq_model)
         source_length = _check_vectorizer("source_vectorizer", source_vectorizer)
         _check_vectorizer("target_vectorizer", target_vectorizer)
-        if source_length != layers.source_length:
+        if source_length != parts.source_length:
             raise ValueError(
                 f"`source_vectorizer` outputs {source_length} token ids but the model's encoder "
-                f"takes {layers.source_length}. Received: output_sequence_length={source_length}"
+                f"takes {parts.source_length}. Received: output_sequence_length={source_length}"
             )
         _check_vocabulary_fits(
             seq2seq_model, "encoder_embedding", source_vectorizer, "source_vectorizer"
         )
-        if target_vectorizer.vocabulary_size() > layers.vocabulary_size:
+        if target_vectorizer.vocabulary_size() > parts.vocabulary_size:
             raise ValueError(
                 f"`target_vectorizer` has {target_vectorizer.vocabulary_size()} tokens but the "
-                f"model predicts only {layers.vocabulary_size}: build it with "
+                f"model predicts only {parts.vocabulary_size}: build it with "
                 f"target_vocabulary_size >= {target_vectorizer.vocabulary_size()}."
             )
         if strategy not in STRATEGIES:
             raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: {strategy=!r}")
         if max_length is None:
-            max_length = layers.target_length
-        layers.check_max_length(max_length)
+            max_length = parts.sequence_length  # the decoder length
+        _check_positive_int("max_length", max_length)  # the Generator checks the rest
         vocabulary = [str(token) for token in target_vectorizer.get_vocabulary()]
         ids = {token: index for index, token in enumerate(vocabulary)}
         for name, token in (("start_token", start_token), ("end_token", end_token)):
@@ -768,7 +574,7 @@ class Translator:
         self.source_vectorizer = source_vectorizer
         self.target_vectorizer = target_vectorizer
         # The model may predict ids past the vectorizer's vocabulary: they read as "[UNK]".
-        self.vocabulary = vocabulary + [vocabulary[1]] * (layers.vocabulary_size - len(vocabulary))
+        self.vocabulary = vocabulary + [vocabulary[1]] * (parts.vocabulary_size - len(vocabulary))
         self.start_token, self.end_token = start_token, end_token
         self.start_token_id, self.end_token_id = ids[start_token], ids[end_token]
         self.max_length = int(max_length)
@@ -778,6 +584,8 @@ class Translator:
         beam_kwargs = (
             {"num_beams": num_beams, "length_penalty": length_penalty} if strategy == "beam" else {}
         )
+        # One decoding mechanism for both paths: `__call__` runs the generator's compiled
+        # program, `translate_graph` its `decode_tensor` (it also checks `max_length`).
         self.generator = Generator(
             seq2seq_model,
             self.max_length,
@@ -819,16 +627,7 @@ class Translator:
             `(batch, max_length)` (the generated ids, as `translate_ids` returns them).
         """
         encoder_ids = tf.cast(self.source_vectorizer(texts), tf.int32)
-        ids = decode_graph(
-            self.model,
-            encoder_ids,
-            self.max_length,
-            self.start_token_id,
-            self.end_token_id,
-            strategy=self.strategy,
-            num_beams=self.num_beams,
-            length_penalty=self.length_penalty,
-        )
+        ids = self.generator.decode_tensor(encoder_ids)
         return {
             "translation": ids_to_texts_graph(ids, self.vocabulary, self.end_token_id),
             "token_ids": ids,
