@@ -1,9 +1,10 @@
 """Plumbing shared by the example scripts: options, callbacks, plots and result files.
 
-Every script imports this module first. It holds what each script needs around the library
-(command-line options, resuming after an interruption, a training time budget, result files) and
-a few helpers that the library does not have yet (a confusion-matrix plot, word-level
-vocabularies and word-shape features for token classification).
+Every script imports this module first. It holds what each script needs around the library:
+command-line options, resuming after an interruption, saving plots and result files. The real
+work (models, training utilities, plots, token-classification features) lives in the
+`transformer_keras` package. Two small text helpers for the translation example
+(`target_tokens`, `detokenize`) stay here until `transformer_keras.text` takes them.
 """
 
 import os
@@ -15,7 +16,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
-from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import keras  # noqa: E402
@@ -151,10 +151,15 @@ def resolve_jit_compile(choice):
     return bool(tf.config.list_physical_devices("GPU") or tf.config.list_physical_devices("TPU"))
 
 
-def make_optimizer(args, weight_decay=None):
+def make_optimizer(args, weight_decay=None, decay_steps=None):
     """Adam (AdamW with `weight_decay`) at `--learning-rate`, or with the paper's schedule and
-    betas when `--warmup-steps` > 0."""
+    betas when `--warmup-steps` > 0.
+
+    With `decay_steps` (and no warm-up), the rate follows a cosine from `--learning-rate` down
+    to 0 over that many steps (the whole training, usually)."""
     learning_rate, kwargs = args.learning_rate, {}
+    if decay_steps:
+        learning_rate = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps)
     if args.warmup_steps > 0:
         learning_rate = TransformerSchedule(args.embedding_dim, warmup_steps=args.warmup_steps)
         kwargs = {"beta_1": 0.9, "beta_2": 0.98, "epsilon": 1e-9}
@@ -164,30 +169,6 @@ def make_optimizer(args, weight_decay=None):
 
 
 # ------------------------------------------------------------------------------ training
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stops training after `seconds` of wall time (checked after every batch).
-
-    Args:
-        seconds: the budget; `None` or 0 means no limit.
-    """
-
-    def __init__(self, seconds):
-        super().__init__()
-        self.seconds = seconds
-        self.started = None
-        self.stopped_early = False
-
-    def on_train_begin(self, logs=None):
-        self.started = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.seconds and time.perf_counter() - self.started > self.seconds:
-            if not self.model.stop_training:
-                print(f"\nTime budget of {self.seconds:g} s reached: stopping training.")
-            self.stopped_early = True
-            self.model.stop_training = True
 
 
 def training_callbacks(args, *extra):
@@ -242,19 +223,6 @@ def save_plot(figure, path):
     return path
 
 
-def plot_confusion_matrix(matrix, class_names, path):
-    """Draws a confusion matrix (rows: true class, columns: predicted) and saves it as PNG."""
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay
-
-    size = max(3.5, 0.6 * len(class_names) + 2)
-    figure, ax = plt.subplots(figsize=(size, size), layout="constrained")
-    ConfusionMatrixDisplay(np.asarray(matrix), display_labels=class_names).plot(
-        ax=ax, cmap="Blues", colorbar=False, xticks_rotation=45
-    )
-    return save_plot(figure, path)
-
-
 def write_results(args, results):
     """Writes `results` (and the options) to OUTPUT_DIR/results.json and prints the path."""
     options = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
@@ -306,128 +274,3 @@ def detokenize(tokens, character):
     if character:
         return "".join(tokens.split()).replace(SPACE, " ")
     return " ".join(tokens.split())
-
-
-# ------------------------------------------------------------------------------ token features
-
-
-def word_shape(word):
-    """Word shape: letters to X/x, digits to d, runs longer than 2 cut ("McDonald" -> "XxXxx")."""
-    shape = re.sub(r"[A-Z]", "X", word)
-    shape = re.sub(r"[a-z]", "x", shape)
-    shape = re.sub(r"[0-9]", "d", shape)
-    return re.sub(r"(.)\1\1+", r"\1\1", shape)
-
-
-def word_case(word, position):
-    """Capitalisation class of a word, and whether it starts the sentence."""
-    if word.isupper() and any(c.isalpha() for c in word):
-        case = "upper"
-    elif word[:1].isupper():
-        case = "title"
-    elif any(c.isupper() for c in word):
-        case = "mixed"
-    elif any(c.isdigit() for c in word):
-        case = "digit"
-    elif word.isalpha():
-        case = "lower"
-    else:
-        case = "other"
-    return f"{case}/{'first' if position == 0 else 'inner'}"
-
-
-TOKEN_FEATURES = {
-    "word": lambda word, position: word.lower(),
-    "shape": lambda word, position: word_shape(word),
-    "case": word_case,
-    "suffix": lambda word, position: word.lower()[-3:],
-    "prefix": lambda word, position: word.lower()[:3],
-}
-
-
-class Vocabulary:
-    """Maps strings to ids: 0 padding, 1 out-of-vocabulary, then values seen >= `min_count` times.
-
-    Args:
-        values: iterable of strings to count.
-        min_count: minimum count for a value to get its own id.
-    """
-
-    def __init__(self, values, min_count=1):
-        counts = Counter(values)
-        kept = sorted((v for v, c in counts.items() if c >= min_count), key=lambda v: -counts[v])
-        self.index = {value: i + 2 for i, value in enumerate(kept)}
-
-    def __len__(self):
-        return len(self.index) + 2
-
-    def __call__(self, value):
-        return self.index.get(value, 1)
-
-
-def fit_token_features(sentences, min_counts=None):
-    """One `Vocabulary` per entry of `TOKEN_FEATURES`, fitted on training sentences."""
-    min_counts = min_counts or {}
-    return {
-        name: Vocabulary(
-            (f(word, i) for sentence in sentences for i, word in enumerate(sentence)),
-            min_counts.get(name, 1),
-        )
-        for name, f in TOKEN_FEATURES.items()
-    }
-
-
-def encode_token_features(sentences, vocabularies, sequence_length):
-    """Int32 arrays `(num_sentences, sequence_length)` per feature; `"word"` is `"token_ids"`.
-
-    Sentences longer than `sequence_length` are cut; shorter ones are padded with 0.
-    """
-    arrays = {}
-    for name, vocabulary in vocabularies.items():
-        array = np.zeros((len(sentences), sequence_length), dtype="int32")
-        feature = TOKEN_FEATURES[name]
-        for row, sentence in enumerate(sentences):
-            ids = [vocabulary(feature(w, i)) for i, w in enumerate(sentence[:sequence_length])]
-            array[row, : len(ids)] = ids
-        arrays["token_ids" if name == "word" else name] = array
-    return arrays
-
-
-def word_dropout_dataset(x, y, sample_weight, batch_size, rate, keys, seed=0):
-    """A shuffled, batched `tf.data.Dataset` that applies word dropout to the inputs `keys`.
-
-    In every batch, each id of those inputs other than padding (0) is replaced by the
-    out-of-vocabulary id 1 with probability `rate`, so that the model learns to tag words it
-    has never seen from their other features and their context.
-    """
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices((x, y, sample_weight))
-    dataset = dataset.shuffle(len(y), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
-
-    def drop(inputs, labels, weights):
-        inputs = dict(inputs)
-        for key in keys:
-            ids = inputs[key]
-            dropped = (tf.random.uniform(tf.shape(ids)) < rate) & (ids > 1)
-            inputs[key] = tf.where(dropped, tf.ones_like(ids), ids)
-        return inputs, labels, weights
-
-    return dataset.map(drop)
-
-
-def token_feature_dicts(sentence):
-    """scikit-learn style feature dicts for each token of a sentence, with its neighbours."""
-    features = []
-    for i in range(len(sentence)):
-        row = {"bias": 1.0}
-        for offset in (-2, -1, 0, 1, 2):
-            j = i + offset
-            if 0 <= j < len(sentence):
-                for name, f in TOKEN_FEATURES.items():
-                    if offset == 0 or name in ("word", "shape", "case"):
-                        row[f"{offset}:{name}={f(sentence[j], j)}"] = 1.0
-            else:
-                row[f"{offset}:boundary"] = 1.0
-        features.append(row)
-    return features

@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import classification_report, confusion_matrix
 from sklearn.pipeline import make_pipeline
 
-from transformer_keras import datasets, export, text
+from transformer_keras import analysis, datasets, export, text
 from transformer_keras.models import build_text_classifier
 
 DEMO_SENTENCES = [
@@ -207,7 +207,10 @@ def main(argv=None):
     matrix = confusion_matrix(y_test, predictions, labels=range(len(class_names)))
     print("Confusion matrix (rows: true class, columns: predicted):")
     print(matrix)
-    _common.plot_confusion_matrix(matrix, class_names, args.output_dir / "confusion_matrix.png")
+    _common.save_plot(
+        analysis.plot_confusion_matrix(matrix, class_names),
+        args.output_dir / "confusion_matrix.png",
+    )
 
     # Export raw strings -> labels as a SavedModel, reload it and use it.
     end_to_end = text.build_end_to_end_classifier(classifier, vectorizer, class_names)

@@ -5,36 +5,45 @@ downloaded once, or read from --data-dir), local IOB2 files (--train FILE --test
 IOB2 file split here (--data FILE). A folder that holds only the dev and test files, such as
 ../shared/datasets/uner-en-ewt, trains on dev and evaluates on test.
 
-Web text is often lower-cased and full of rare words, so besides the lower-cased word the model
-gets per-token features: word shape ("Xxxx", "dd/dd"), capitalisation class, 3-letter prefix
-and suffix, each with its own embedding added to the word's. Reports entity-level precision,
-recall and F1 (seqeval) next to a scikit-learn logistic regression on hand-made token features
-(the word, its shape, case, affixes and its neighbours' words and shapes) trained on the same
+Web text is often lower-cased and full of rare words, and case and word shape matter for names.
+So besides the lower-cased word the model gets per-token features (`transformer_keras.tagging`):
+word shape ("Xxxx", "dd/dd"), capitalisation class, 3-letter prefix and suffix, the previous
+and next words with their short shapes and capitalisation, and the word's hashed character
+n-grams, each embedded at the token embedding's scale and added to it. It trains on all the
+training sentences for a fixed number of epochs, the learning rate decaying along a cosine,
+and tags are decoded as the best valid IOB2 sequence. Reports entity-level precision, recall
+and F1 (as seqeval) next to a scikit-learn logistic regression on hand-made token features (the
+word, its shape, case, affixes and its neighbours' words, shapes and cases) trained on the same
 sentences.
 
     python examples/token_classification.py --data-dir ../shared/datasets/uner-en-ewt
     python examples/token_classification.py --train train.iob2 --test test.iob2
 """
 
+import argparse
 import sys
 import time
 
 import _common
 import numpy as np
-from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from transformer_keras import datasets
+from transformer_keras import datasets, tagging
 from transformer_keras.models import build_token_classifier
 from transformer_keras.training import MaskedAccuracy, MaskedSparseCategoricalCrossentropy
 
-PAD_TAG = "[PAD]"
+FEATURES = (
+    "shape,case,prefix3,suffix3,"
+    "word_left1,word_right1,short_shape_left1,short_shape_right1,case_left1,case_right1"
+)
+WORD_LIKE = ("word", "prefix", "suffix")  # features that word dropout hides with the word
+FIGURES = ("precision", "recall", "f1", "support")
 
 
 def parse_args(argv=None):
     parser = _common.make_parser(
-        "token_classification", __doc__.split("\n\n")[0], epochs=12, batch_size=16
+        "token_classification", __doc__.split("\n\n")[0], epochs=15, batch_size=16
     )
     data = parser.add_argument_group("data")
     data.add_argument(
@@ -53,7 +62,11 @@ def parse_args(argv=None):
         "--test-size", type=float, default=0.2, help="--data: fraction held out for test"
     )
     data.add_argument(
-        "--validation-size", type=float, default=0.1, help="fraction of training for validation"
+        "--validation-size",
+        type=float,
+        default=0.0,
+        help="fraction of training held out to watch validation loss and accuracy (0: train on "
+        "all of it)",
     )
     data.add_argument(
         "--max-sentences",
@@ -70,17 +83,60 @@ def parse_args(argv=None):
         norm_first=True,
     )
     model.add_argument(
+        "--features",
+        default=FEATURES,
+        help="comma-separated per-token features besides the lower-cased word (see "
+        "transformer_keras.tagging.TOKEN_FEATURES; NAME_left1 is the previous word's NAME); "
+        "empty for none",
+    )
+    model.add_argument(
+        "--word-min-count",
+        type=int,
+        default=1,
+        help="training count a lower-cased word needs to get its own id (rarer: unknown)",
+    )
+    model.add_argument(
+        "--char-ngram-buckets",
+        type=int,
+        default=20000,
+        help="hash buckets of the words' character 2- to 4-grams, an extra embedded input "
+        "(0: none)",
+    )
+    model.add_argument(
+        "--max-char-ngrams", type=int, default=16, help="character n-grams kept per word"
+    )
+    model.add_argument(
+        "--scale-feature-embeddings",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="start feature embeddings at the token embedding's scale (x sqrt(d))",
+    )
+    model.add_argument(
         "--word-dropout",
         type=float,
         default=0.3,
-        help="probability of replacing a training word (and its prefix and suffix) by the "
-        "unknown id, so that unseen words are tagged from shape, case and context",
+        help="probability of replacing a training word (and its prefix, suffix and its "
+        "neighbours' words) by the unknown id, so that unseen words are tagged from shape, "
+        "case, spelling and context",
     )
     model.add_argument(
         "--entity-weight",
         type=float,
         default=3.0,
         help="loss weight of entity tags relative to O (entities are about 6%% of tokens)",
+    )
+    model.add_argument(
+        "--cosine-decay",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="lower the learning rate along a cosine to 0 at the end of training",
+    )
+    model.add_argument(
+        "--decoding",
+        choices=("constrained", "argmax"),
+        default="constrained",
+        help="constrained: the best valid IOB2 tag sequence (no I-X after O); argmax: the best "
+        "tag of each token",
     )
     model.add_argument(
         "--sequence-length",
@@ -125,14 +181,16 @@ def load_data(args):
     return (*train, *test, description)
 
 
-def windows(sentences, length):
-    """Cuts sentences into windows of at most `length` tokens; returns (windows, owner index)."""
-    pieces, owners = [], []
-    for index, sentence in enumerate(sentences):
-        for start in range(0, max(len(sentence), 1), length):
-            pieces.append(sentence[start : start + length])
-            owners.append(index)
-    return pieces, owners
+def print_scores(rows):
+    """Prints the overall and per-type entity scores of several taggers, one row each."""
+    types = sorted({t for _, scores in rows for t in scores["per_type"]})
+    table = []
+    for name, scores in rows:
+        for label in ["all", *types]:
+            figures = scores if label == "all" else scores["per_type"].get(label)
+            if figures is not None:
+                table.append([name, label] + [figures[k] for k in FIGURES])
+    _common.print_table(table, ["model (entity level, test)", "type", *FIGURES])
 
 
 def main(argv=None):
@@ -143,6 +201,7 @@ def main(argv=None):
         embedding_dim=16,
         num_heads=2,
         num_layers=1,
+        char_ngram_buckets=1000,
     )
 
     # Data.
@@ -157,11 +216,12 @@ def main(argv=None):
             test_tags[: args.max_sentences],
         )
     print(f"Data: {description}")
-    fit_sentences, val_sentences, fit_tags, val_tags = datasets.train_test_split_lists(
-        train_sentences, train_tags, test_size=args.validation_size, seed=args.seed
-    )
-    tag_names = [PAD_TAG, "O"] + sorted({t for tags in train_tags for t in tags} - {"O"})
-    tag_index = {tag: i for i, tag in enumerate(tag_names)}
+    fit_sentences, val_sentences, fit_tags, val_tags = train_sentences, [], train_tags, []
+    if args.validation_size:
+        fit_sentences, val_sentences, fit_tags, val_tags = datasets.train_test_split_lists(
+            train_sentences, train_tags, test_size=args.validation_size, seed=args.seed
+        )
+    tag_names = tagging.tag_names_for(train_tags)
     print(
         f"{len(fit_sentences)} train, {len(val_sentences)} validation, {len(test_sentences)} "
         f"test sentences; tags {tag_names[1:]}"
@@ -170,27 +230,31 @@ def main(argv=None):
     # Baseline: logistic regression on token feature dicts, trained on all training sentences.
     features = DictVectorizer()
     x_base = features.fit_transform(
-        [f for sentence in train_sentences for f in _common.token_feature_dicts(sentence)]
+        [f for sentence in train_sentences for f in tagging.token_feature_dicts(sentence)]
     )
     baseline = LogisticRegression(max_iter=2000, C=10.0, class_weight="balanced")
     baseline.fit(x_base, [t for tags in train_tags for t in tags])
     predicted = baseline.predict(
         features.transform(
-            [f for sentence in test_sentences for f in _common.token_feature_dicts(sentence)]
+            [f for sentence in test_sentences for f in tagging.token_feature_dicts(sentence)]
         )
     )
     baseline_tags, position = [], 0
     for sentence in test_sentences:
         baseline_tags.append(list(predicted[position : position + len(sentence)]))
         position += len(sentence)
-    baseline_f1 = f1_score(test_tags, baseline_tags)
-    print(f"Logistic regression baseline entity F1 on test: {baseline_f1:.4f}")
+    baseline_scores = tagging.entity_scores(test_tags, baseline_tags)
+    print(f"Logistic regression baseline entity F1 on test: {baseline_scores['f1']:.4f}")
 
-    # Inputs: word ids plus shape, case, prefix and suffix ids per token.
+    # Inputs: word ids, per-token feature ids and character n-gram ids, window by window
+    # (sentences longer than the sequence length are cut into several windows).
     sequence_length = args.sequence_length or _common.sequence_length_for(
         [" ".join(s) for s in train_sentences], cap=128
     )
-    vocabularies = _common.fit_token_features(fit_sentences)
+    names = [name for name in args.features.split(",") if name and name != "word"]
+    vocabularies = tagging.fit_token_features(
+        fit_sentences, ["word", *names], min_counts={"word": args.word_min_count}
+    )
     print(
         "Vocabularies: "
         + ", ".join(f"{name} {len(v)}" for name, v in vocabularies.items())
@@ -198,17 +262,18 @@ def main(argv=None):
     )
 
     def encode(sentences):
-        return _common.encode_token_features(sentences, vocabularies, sequence_length)
+        """Model inputs for every window of `sentences`, the windows and their owners."""
+        windows, owners = tagging.split_windows(sentences, sequence_length)
+        inputs = tagging.encode_token_features(windows, vocabularies, sequence_length)
+        if args.char_ngram_buckets:
+            inputs["char_ngrams"] = tagging.char_ngram_ids(
+                windows, sequence_length, args.char_ngram_buckets, (2, 4), args.max_char_ngrams
+            )
+        return inputs, windows, owners
 
     def encode_tags(tags):
-        pieces, _ = windows(tags, sequence_length)
-        array = np.zeros((len(pieces), sequence_length), "int32")
-        for row, piece in enumerate(pieces):
-            array[row, : len(piece)] = [tag_index.get(t, tag_index["O"]) for t in piece]
-        return array
-
-    x_fit, _ = windows(fit_sentences, sequence_length)
-    x_val, _ = windows(val_sentences, sequence_length)
+        windows, _ = tagging.split_windows(tags, sequence_length)
+        return tagging.encode_tags(windows, tag_names, sequence_length)
 
     # Model.
     model = build_token_classifier(
@@ -221,60 +286,57 @@ def main(argv=None):
         intermediate_dim=args.intermediate_dim,
         dropout=args.dropout,
         norm_first=args.norm_first,
-        feature_vocabulary_sizes={
-            name: len(v) for name, v in vocabularies.items() if name != "word"
-        },
+        feature_vocabulary_sizes={name: len(vocabularies[name]) for name in names},
+        scale_feature_embeddings=args.scale_feature_embeddings,
+        char_ngram_buckets=args.char_ngram_buckets or None,
     )
     model.summary()
+    x_fit, fit_windows, _ = encode(fit_sentences)
+    y_fit = encode_tags(fit_tags)
+    steps = args.epochs * -(-len(fit_windows) // args.batch_size)
     model.compile(
-        optimizer=_common.make_optimizer(args),
+        optimizer=_common.make_optimizer(args, decay_steps=steps if args.cosine_decay else None),
         loss=MaskedSparseCategoricalCrossentropy(ignore_class=0),
         metrics=[MaskedAccuracy(ignore_class=0)],
         jit_compile=args.jit_compile,
     )
 
     # Train, with word dropout and entity tags weighted up.
-    y_fit = encode_tags(fit_tags)
-    weights = np.where(y_fit > tag_index["O"], args.entity_weight, 1.0).astype("float32")
-    batches = _common.word_dropout_dataset(
-        encode(x_fit),
-        y_fit,
-        weights,
-        args.batch_size,
-        args.word_dropout,
-        keys=("token_ids", "prefix", "suffix"),
-        seed=args.seed,
+    weights = np.where(y_fit > tag_names.index("O"), args.entity_weight, 1.0).astype("float32")
+    hidden = [name for name in x_fit if name == "token_ids" or name.startswith(WORD_LIKE)]
+    batches = tagging.word_dropout_dataset(
+        x_fit, y_fit, weights, args.batch_size, args.word_dropout, keys=hidden, seed=args.seed
     )
-    _, train_seconds = _common.fit(
-        model, args, batches, validation_data=(encode(x_val), encode_tags(val_tags))
-    )
+    validation = None
+    if val_sentences:
+        validation = (encode(val_sentences)[0], encode_tags(val_tags))
+    _, train_seconds = _common.fit(model, args, batches, validation_data=validation)
 
     # Evaluate: tag every test window (never the padding tag), reassemble the sentences.
-    pieces, owners = windows(test_sentences, sequence_length)
-    logits = model.predict(encode(pieces), batch_size=128, verbose=0)
-    window_tags = logits[..., 1:].argmax(-1) + 1
-    predicted_tags = [[] for _ in test_sentences]
-    for piece, owner, ids in zip(pieces, owners, window_tags):
-        predicted_tags[owner] += [tag_names[i] for i in ids[: len(piece)]]
-    f1 = f1_score(test_tags, predicted_tags)
-    precision, recall = (
-        precision_score(test_tags, predicted_tags),
-        recall_score(test_tags, predicted_tags),
-    )
-    _common.print_table(
+    x_test, windows, owners = encode(test_sentences)
+    logits = model.predict(x_test, batch_size=128, verbose=0)
+    decoded = {
+        "argmax": tagging.decode_tags(logits, tag_names, windows),
+        "constrained": tagging.constrained_decode(logits, tag_names, windows),
+    }
+    scores = {
+        name: tagging.entity_scores(
+            test_tags, tagging.join_windows(tags, owners, len(test_sentences))
+        )
+        for name, tags in decoded.items()
+    }
+    chosen = scores[args.decoding]
+    print_scores(
         [
-            [
-                "logistic regression baseline",
-                precision_score(test_tags, baseline_tags),
-                recall_score(test_tags, baseline_tags),
-                baseline_f1,
-            ],
-            ["Transformer", precision, recall, f1],
-        ],
-        ["model (entity level, test)", "precision", "recall", "F1"],
+            ("logistic regression baseline", baseline_scores),
+            ("Transformer, argmax tags", scores["argmax"]),
+            ("Transformer, valid IOB2 tags", scores["constrained"]),
+        ]
     )
-    print("Transformer, per entity type (seqeval):")
-    print(classification_report(test_tags, predicted_tags, digits=4))
+    print(
+        f"Transformer entity F1 on test ({args.decoding} decoding): {chosen['f1']:.4f}; "
+        f"baseline {baseline_scores['f1']:.4f}"
+    )
     print(f"Note: {description}")
 
     model_path = args.output_dir / "token_classifier.keras"
@@ -286,10 +348,13 @@ def main(argv=None):
             "data": description,
             "num_train": len(fit_sentences),
             "num_test": len(test_sentences),
-            "baseline_f1": baseline_f1,
-            "transformer_precision": precision,
-            "transformer_recall": recall,
-            "transformer_f1": f1,
+            "baseline_f1": baseline_scores["f1"],
+            "baseline_scores": baseline_scores,
+            "transformer_precision": chosen["precision"],
+            "transformer_recall": chosen["recall"],
+            "transformer_f1": chosen["f1"],
+            "transformer_argmax_f1": scores["argmax"]["f1"],
+            "transformer_scores": chosen,
             "train_seconds": train_seconds,
             "total_seconds": time.perf_counter() - started,
         },

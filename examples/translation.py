@@ -24,7 +24,11 @@ import tensorflow as tf
 
 from transformer_keras import datasets, export, text
 from transformer_keras.models import build_seq2seq
-from transformer_keras.training import MaskedAccuracy, MaskedSparseCategoricalCrossentropy
+from transformer_keras.training import (
+    MaskedAccuracy,
+    MaskedSparseCategoricalCrossentropy,
+    TimeBudget,
+)
 
 DEMO_DATES = ["3 March 2021", "Fri, 13 Aug 99", "the 1st of January 1950", "2049/12/31"]
 
@@ -186,7 +190,7 @@ def main(argv=None):
     )
 
     # Train.
-    budget = _common.TimeBudget(args.max_train_seconds)
+    budget = TimeBudget(args.max_train_seconds)
     x_train, y_train = make_batch(train_src, train_tgt)
     _, train_seconds = _common.fit(
         model,

@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import classification_report, confusion_matrix
 from sklearn.model_selection import train_test_split
 
+from transformer_keras import analysis
 from transformer_keras.models import build_vision_transformer
 
 
@@ -99,7 +100,9 @@ def main(argv=None):
     matrix = confusion_matrix(y_test, predictions)
     print("Confusion matrix (rows: true digit, columns: predicted):")
     print(matrix)
-    _common.plot_confusion_matrix(matrix, names, args.output_dir / "confusion_matrix.png")
+    _common.save_plot(
+        analysis.plot_confusion_matrix(matrix, names), args.output_dir / "confusion_matrix.png"
+    )
 
     # Save.
     model_path = args.output_dir / "vision_transformer.keras"

@@ -9,6 +9,7 @@ from transformer_keras import analysis
 from transformer_keras.analysis import (
     ProbeResult,
     plot_attention,
+    plot_confusion_matrix,
     plot_probe_accuracy,
     plot_projections,
     plot_training_history,
@@ -270,3 +271,40 @@ def test_plotting_without_matplotlib_raises_clear_import_error(monkeypatch):
         plot_projections([np.zeros((2, 2))], [0, 1])
     # The module itself imports without matplotlib.
     assert "matplotlib" not in analysis.__dict__
+
+
+# ----------------------------------------------------------------------------- confusion matrix
+
+
+def test_plot_confusion_matrix_draws_counts_and_rates(tmp_path):
+    matrix = np.array([[5, 1, 0], [2, 7, 1], [0, 0, 0]])
+    names = ["neg", "neutral", "pos"]
+    path = tmp_path / "confusion.png"
+    fig = plot_confusion_matrix(matrix, names, path=path, title="test set")
+    assert_png(path)
+    ax = fig.axes[0]
+    np.testing.assert_allclose(np.asarray(ax.images[0].get_array()), matrix)
+    assert [t.get_text() for t in ax.texts] == ["5", "1", "0", "2", "7", "1", "0", "0", "0"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == names
+    assert [t.get_text() for t in ax.get_yticklabels()] == names
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("predicted", "true", "test set")
+
+    fig = plot_confusion_matrix(matrix, names, normalize=True)
+    rates = np.array([[5 / 6, 1 / 6, 0], [0.2, 0.7, 0.1], [0, 0, 0]])  # the empty row stays 0
+    np.testing.assert_allclose(np.asarray(fig.axes[0].images[0].get_array()), rates)
+    assert [t.get_text() for t in fig.axes[0].texts][:3] == ["0.83", "0.17", "0.00"]
+
+
+def test_plot_confusion_matrix_rejects_bad_input():
+    with pytest.raises(ValueError, match="matrix"):
+        plot_confusion_matrix(np.ones((2, 3)), ["a", "b"])
+    with pytest.raises(ValueError, match="matrix"):
+        plot_confusion_matrix(np.ones(3), ["a", "b", "c"])
+    with pytest.raises(ValueError, match="matrix"):
+        plot_confusion_matrix([[1, -1], [0, 2]], ["a", "b"])
+    with pytest.raises(ValueError, match="matrix"):
+        plot_confusion_matrix([[1, np.nan], [0, 2]], ["a", "b"])
+    with pytest.raises(ValueError, match="class_names"):
+        plot_confusion_matrix(np.eye(2), ["a", "b", "c"])
+    with pytest.raises(ValueError, match="class_names"):
+        plot_confusion_matrix(np.eye(2), "ab")

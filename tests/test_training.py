@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from transformer_keras.training import (
+    BestWeights,
     MaskedAccuracy,
     MaskedSparseCategoricalCrossentropy,
+    TimeBudget,
     TransformerSchedule,
     masked_accuracy,
 )
@@ -142,19 +144,13 @@ def test_loss_ignores_logits_at_padding():
     )
 
 
-def test_loss_all_padding_is_zero_and_gradient_finite():
+def test_loss_all_padding_is_zero_and_gradient_finite(gradients):
     labels = np.zeros((3, 4), "int32")
     logits = keras.ops.convert_to_tensor(np.random.default_rng(3).normal(size=(3, 4, VOCAB)))
     loss = MaskedSparseCategoricalCrossentropy(label_smoothing=0.1)
     assert float(loss(labels, logits)) == 0.0
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        variable = tf.Variable(logits)
-        with tf.GradientTape() as tape:
-            value = loss(labels, variable)
-        gradient = tape.gradient(value, variable).numpy()
-        assert np.all(gradient == 0)
+    (gradient,) = gradients(lambda x: loss(labels, x), [logits])
+    assert np.all(keras.ops.convert_to_numpy(gradient) == 0)
 
 
 def test_loss_ignore_class_none_and_custom_ignore_class():
@@ -346,3 +342,132 @@ def test_training_reduces_loss_and_saves_with_schedule(tmp_path):
     assert after["masked_accuracy"] == pytest.approx(before["masked_accuracy"], rel=1e-6)
     # Training resumes from the saved iteration count.
     assert int(restored.optimizer.iterations) == 16
+
+
+# ----------------------------------------------------------------------------- time budget
+
+
+class _FakeClock:
+    """A clock that advances by `step` seconds every time it is read."""
+
+    def __init__(self, step):
+        self.now, self.step = 0.0, step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+class _BatchCounter(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+
+def _fit_with_budget(budget, epochs=3):
+    x, y = tiny_data(batch=12)
+    model = tiny_model()
+    model.compile(optimizer="sgd", loss=MaskedSparseCategoricalCrossentropy())
+    counter = _BatchCounter()
+    history = model.fit(x, y, batch_size=2, epochs=epochs, verbose=0, callbacks=[budget, counter])
+    return counter.batches, history
+
+
+def test_time_budget_stops_training_after_the_budget():
+    # The clock advances 1 s per read: the start reads 1, batch k's check reads 1 + k, so the
+    # elapsed time after batch k is k seconds and the budget of 3.5 s ends after batch 4.
+    budget = TimeBudget(3.5, clock=_FakeClock(1.0))
+    batches, history = _fit_with_budget(budget)
+    assert batches == 4
+    assert budget.stopped_early and budget.elapsed == 4.0
+    assert len(history.history["loss"]) == 1  # stopped inside the first epoch (6 batches)
+
+
+@pytest.mark.parametrize("seconds", [None, 0, 100.0])
+def test_time_budget_without_limit_or_not_reached_trains_every_batch(seconds):
+    budget = TimeBudget(seconds, clock=_FakeClock(1.0))
+    batches, history = _fit_with_budget(budget, epochs=2)
+    assert batches == 12 and len(history.history["loss"]) == 2
+    assert not budget.stopped_early and budget.elapsed == 12.0
+
+
+def test_time_budget_with_the_real_clock():
+    budget = TimeBudget(1e-9)
+    batches, _ = _fit_with_budget(budget)
+    assert batches == 1 and budget.stopped_early and budget.elapsed > 0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"seconds": -1},
+        {"seconds": "1"},
+        {"seconds": True},
+        {"seconds": float("nan")},
+        {"seconds": 1, "clock": 3},
+    ],
+)
+def test_time_budget_rejects_bad_arguments(kwargs):
+    name = "clock" if "clock" in kwargs else "seconds"
+    with pytest.raises(ValueError, match=name):
+        TimeBudget(**kwargs)
+
+
+# ----------------------------------------------------------------------------- best weights
+
+
+class _WeightRecorder(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.weights = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.weights[len(self.weights) + 1] = [np.array(w) for w in self.model.get_weights()]
+
+
+def _fit_with_best(best, epochs=2):
+    x, y = tiny_data(batch=12)
+    model = tiny_model()
+    model.compile(optimizer="adam", loss=MaskedSparseCategoricalCrossentropy())
+    recorder = _WeightRecorder()
+    model.fit(x, y, batch_size=2, epochs=epochs, verbose=0, callbacks=[recorder, best])
+    return model, recorder, x, y
+
+
+def test_best_weights_restores_the_weights_of_the_best_score():
+    # 2 epochs of 6 batches, scored every 4 batches and at the end of each epoch: steps 4, 6,
+    # 8, 12. The scripted scores make step 6 the best.
+    scores = iter([0.2, 0.7, 0.5, 0.6])
+    best = BestWeights(tiny_data(batch=12), every=4, score=lambda y, p: next(scores), verbose=0)
+    model, recorder, _, _ = _fit_with_best(best)
+    assert [step for step, _ in best.history] == [4, 6, 8, 12]
+    assert best.best_step == 6 and best.best_score == 0.7
+    for restored, recorded in zip(model.get_weights(), recorder.weights[6]):
+        np.testing.assert_array_equal(restored, recorded)
+    # The weights of step 6 differ from the last ones: the restore did something.
+    assert any(np.any(a != b) for a, b in zip(recorder.weights[6], recorder.weights[12]))
+
+
+def test_best_weights_default_score_is_the_accuracy_of_the_argmax():
+    x, y = tiny_data(batch=12)
+    best = BestWeights((x, y), verbose=0)
+    model, _, _, _ = _fit_with_best(best, epochs=1)
+    expected = np.mean(np.argmax(model.predict(x, verbose=0), axis=-1) == y)
+    assert best.history == [(6, pytest.approx(expected))]
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"validation_data": [1, 2, 3]}, "validation_data"),
+        ({"validation_data": (1, 2), "every": 0}, "every"),
+        ({"validation_data": (1, 2), "every": 1.5}, "every"),
+        ({"validation_data": (1, 2), "score": "accuracy"}, "score"),
+    ],
+)
+def test_best_weights_rejects_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        BestWeights(**kwargs)

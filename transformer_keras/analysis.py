@@ -23,6 +23,7 @@ import numpy as np
 __all__ = [
     "ProbeResult",
     "plot_attention",
+    "plot_confusion_matrix",
     "plot_probe_accuracy",
     "plot_projections",
     "plot_training_history",
@@ -610,4 +611,62 @@ def plot_training_history(history, path=None):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
+    return _save(fig, path)
+
+
+def plot_confusion_matrix(matrix, class_names, path=None, normalize=False, title=None):
+    """Draws a confusion matrix as a heat map with the count (or rate) in every cell.
+
+    Args:
+        matrix: Square array ``(classes, classes)``: rows are the true class, columns the
+            predicted one, as `sklearn.metrics.confusion_matrix` returns.
+        class_names: One name per class, in the order of the rows.
+        path: Optional file name; the figure is saved there as a PNG.
+        normalize: If True, each row is divided by its sum, so a cell is the fraction of that
+            true class predicted as the column's class (a row without examples stays 0).
+        title: Optional title.
+
+    Returns:
+        The matplotlib Figure; ``fig.axes[0].images[0].get_array()`` is the drawn matrix.
+
+    Example:
+        >>> matrix = sklearn.metrics.confusion_matrix(y_true, y_pred)
+        >>> fig = plot_confusion_matrix(matrix, ["neg", "pos"], "confusion_matrix.png")
+    """
+    matrix = _as_array(matrix, "matrix", ndim=2)
+    if matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
+        raise ValueError(f"`matrix` must be square (classes, classes), got shape {matrix.shape}.")
+    if not np.issubdtype(matrix.dtype, np.number) or not np.all(np.isfinite(matrix)):
+        raise ValueError("`matrix` must hold finite numbers (counts).")
+    if np.any(matrix < 0):
+        raise ValueError("`matrix` must hold counts >= 0.")
+    if isinstance(class_names, str) or len(class_names) != matrix.shape[0]:
+        raise ValueError(
+            f"`class_names` must have one name per row of `matrix` ({matrix.shape[0]}), got "
+            f"{class_names!r}."
+        )
+    class_names = [str(name) for name in class_names]
+    values = matrix.astype(float)
+    if normalize:
+        totals = values.sum(axis=1, keepdims=True)
+        values = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
+    integral = not normalize and np.all(values == np.round(values))
+    plt = _pyplot()
+    n = len(class_names)
+    size = max(3.5, 0.6 * n + 2)
+    fig, ax = plt.subplots(figsize=(size, size), layout="constrained")
+    image = ax.imshow(values, cmap="Blues", interpolation="nearest")
+    threshold = (values.max() + values.min()) / 2
+    for i in range(n):
+        for j in range(n):
+            text = f"{values[i, j]:.0f}" if integral else f"{values[i, j]:.2f}"
+            color = "white" if values[i, j] > threshold else "black"
+            ax.text(j, i, text, ha="center", va="center", color=color)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_xticks(np.arange(n), labels=class_names, rotation=45, ha="right")
+    ax.set_yticks(np.arange(n), labels=class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title is not None:
+        ax.set_title(title)
     return _save(fig, path)

@@ -1,4 +1,5 @@
-"""Training utilities: the paper's learning-rate schedule, a padding-aware loss and accuracy.
+"""Training utilities: the paper's learning-rate schedule, a padding-aware loss and accuracy,
+and two callbacks (a wall-time budget, keeping the best weights seen on validation data).
 
 Everything here is written with `keras.ops`, so it runs on every Keras backend, and is
 registered for serialization under the package name ``"transformer_keras"``, so a model
@@ -12,11 +13,14 @@ import math
 import numbers
 
 import keras
+import numpy as np
 from keras import ops
 
 __all__ = [
+    "BestWeights",
     "MaskedAccuracy",
     "MaskedSparseCategoricalCrossentropy",
+    "TimeBudget",
     "TransformerSchedule",
     "masked_accuracy",
 ]
@@ -363,3 +367,151 @@ class MaskedAccuracy(keras.metrics.Metric):
     def get_config(self):
         """Returns the constructor arguments, so that `from_config` rebuilds the metric."""
         return {"ignore_class": self.ignore_class, "name": self.name, "dtype": self.dtype}
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training once `seconds` of wall time have passed since training began.
+
+    The time is checked after every training batch, so training stops within one batch of
+    the budget; the epoch in progress ends there (its validation, if any, still runs) and
+    `model.fit` returns normally. Use it to bound a run's duration whatever the hardware.
+
+    Args:
+        seconds: The budget in seconds (a positive number), or `None` or 0 for no limit.
+        clock: A function returning the current time in seconds. Defaults to
+            `time.perf_counter`; tests pass a fake clock.
+
+    Attributes:
+        stopped_early: Whether the budget ran out and training was stopped.
+        elapsed: Seconds from the start of training to the last check (None before).
+
+    Example:
+        >>> budget = TimeBudget(600)
+        >>> model.fit(x, y, epochs=100, callbacks=[budget])
+        >>> budget.stopped_early
+        False
+    """
+
+    def __init__(self, seconds, clock=None):
+        super().__init__()
+        bad = isinstance(seconds, bool) or not isinstance(seconds, (numbers.Real, type(None)))
+        if bad or (seconds is not None and (math.isnan(seconds) or seconds < 0)):
+            raise ValueError(f"`seconds` must be a number >= 0 or None, got {seconds!r}.")
+        if clock is None:
+            import time
+
+            clock = time.perf_counter
+        if not callable(clock):
+            raise ValueError(f"`clock` must be a function returning seconds, got {clock!r}.")
+        self.seconds = seconds or None
+        self.clock = clock
+        self.started = None
+        self.elapsed = None
+        self.stopped_early = False
+
+    def on_train_begin(self, logs=None):
+        self.started = self.clock()
+        self.elapsed = 0.0
+        self.stopped_early = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.elapsed = self.clock() - self.started
+        if self.seconds is not None and self.elapsed > self.seconds:
+            if not self.stopped_early:
+                print(f"\nTime budget of {self.seconds:g} s reached: stopping training.")
+            self.stopped_early = True
+            self.model.stop_training = True
+
+
+def _accuracy(y_true, y_pred):
+    return float(np.mean(np.argmax(y_pred, axis=-1) == np.asarray(y_true)))
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Scores the model on validation data every `every` batches and keeps the best weights.
+
+    Small data sets overfit within an epoch or two, and one run's best moment rarely falls on
+    an epoch boundary. This callback predicts the validation set every `every` training
+    batches and at the end of every epoch, remembers the weights with the best score, and
+    puts them back when training ends (also when `TimeBudget` or `EarlyStopping` stopped it).
+    It uses `model.predict`, so the training metrics are not disturbed.
+
+    Args:
+        validation_data: A tuple `(x, y)` of arrays (or what `model.predict` takes as `x`).
+        every: Score after this many training batches (a positive int), or None to score at
+            the end of epochs only.
+        score: Function `score(y_true, y_pred) -> float`, higher is better. Defaults to the
+            accuracy of `argmax(y_pred, axis=-1)`.
+        batch_size: Prediction batch size.
+        verbose: 1 prints a line when a new best score is found.
+
+    Attributes:
+        best_score: The best score seen (None before the first).
+        best_step: The training batch (counted from 1 over all epochs) where it was seen.
+        history: List of `(step, score)` pairs, one per scoring.
+
+    Example:
+        >>> best = BestWeights((x_val, y_val), every=200)
+        >>> model.fit(x, y, epochs=3, callbacks=[best])
+        >>> best.best_score, best.best_step
+    """
+
+    def __init__(self, validation_data, every=None, score=None, batch_size=256, verbose=1):
+        super().__init__()
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError(
+                f"`validation_data` must be a tuple (x, y), got {type(validation_data).__name__}."
+            )
+        if every is not None and (
+            isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1
+        ):
+            raise ValueError(f"`every` must be a positive int or None, got {every!r}.")
+        if score is not None and not callable(score):
+            raise ValueError(f"`score` must be a function (y_true, y_pred), got {score!r}.")
+        self.x, self.y = validation_data
+        self.every = every
+        self.score = score or _accuracy
+        self.batch_size = batch_size
+        self.verbose = verbose
+        self.best_score = None
+        self.best_step = None
+        self.best_weights = None
+        self.history = []
+        self._step = 0
+        self._scored_at = None
+
+    def on_train_begin(self, logs=None):
+        self.best_score, self.best_step, self.best_weights = None, None, None
+        self.history, self._step, self._scored_at = [], 0, None
+
+    def _evaluate(self):
+        if self._scored_at == self._step:
+            return
+        self._scored_at = self._step
+        predictions = self.model.predict(self.x, batch_size=self.batch_size, verbose=0)
+        value = float(self.score(self.y, predictions))
+        self.history.append((self._step, value))
+        if self.best_score is None or value > self.best_score:
+            self.best_score, self.best_step = value, self._step
+            self.best_weights = [np.array(w) for w in self.model.get_weights()]
+            if self.verbose:
+                print(f"\nBestWeights: new best validation score {value:.4f} at step {self._step}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        if self.every and self._step % self.every == 0:
+            self._evaluate()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._evaluate()
+
+    def on_train_end(self, logs=None):
+        if self._step and self._scored_at != self._step:
+            self._evaluate()
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+            if self.verbose:
+                print(
+                    f"BestWeights: restored the weights of step {self.best_step} "
+                    f"(validation score {self.best_score:.4f})"
+                )

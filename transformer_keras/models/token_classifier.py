@@ -3,7 +3,13 @@
 import keras
 
 from transformer_keras.layers import TokenAndPositionEmbedding
-from transformer_keras.models._stacks import block_kwargs, check_num_classes, encoder_stack
+from transformer_keras.models._stacks import (
+    block_kwargs,
+    check_num_classes,
+    check_positive,
+    encoder_stack,
+)
+from transformer_keras.tagging import CharNgramEmbedding
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
@@ -33,6 +39,8 @@ def build_token_classifier(
     activation="relu",
     feature_vocabulary_sizes=None,
     name="token_classifier",
+    scale_feature_embeddings=False,
+    char_ngram_buckets=None,
 ):
     """Builds a Transformer encoder that outputs tag logits for every token.
 
@@ -48,6 +56,12 @@ def build_token_classifier(
     added to the token embedding. Every feature id, 0 included, is a real value: padding is
     decided by the token ids alone.
 
+    With `char_ngram_buckets`, the model also takes `char_ngrams`, the hashed character
+    n-grams of every word `(batch, sequence_length, max_ngrams)` made by
+    `transformer_keras.tagging.char_ngram_ids`; each word's n-gram embeddings are averaged
+    (`transformer_keras.tagging.CharNgramEmbedding`) and added like a feature, so that words
+    never seen in training still get an embedding from how they are spelt.
+
     Args:
         vocabulary_size: int. Token vocabulary size, id 0 being padding.
         num_tags: int. Number of tags including the padding tag 0, at least 2.
@@ -57,10 +71,16 @@ def build_token_classifier(
         feature_vocabulary_sizes: dict mapping an input name to its vocabulary size, for
             extra integer inputs `(batch, sequence_length)`. Defaults to none.
         name: model name.
+        scale_feature_embeddings: bool. Initialise the feature embeddings like the token
+            embedding (normal, standard deviation `embedding_dim ** -0.5`) and multiply them by
+            `sqrt(embedding_dim)`, so that every feature starts at the token embedding's unit
+            scale instead of Keras' small uniform default. Defaults to `False`.
+        char_ngram_buckets: int or None. Number of hash buckets of the `char_ngrams` input;
+            None (the default) means no such input.
 
     Returns:
-        A `keras.Model` from `token_ids` (a dict of inputs when features are given) to logits
-        `(batch, sequence_length, num_tags)`.
+        A `keras.Model` from `token_ids` (a dict of inputs when features or character
+        n-grams are given) to logits `(batch, sequence_length, num_tags)`.
 
     Example:
 
@@ -87,13 +107,35 @@ def build_token_classifier(
         positional=positional,
         name="token_embedding",
     )(token_ids)
+    if char_ngram_buckets is not None:
+        if "char_ngrams" in feature_vocabulary_sizes:
+            raise ValueError(
+                "`feature_vocabulary_sizes` cannot name the input 'char_ngrams' when "
+                "`char_ngram_buckets` is given."
+            )
+        check_positive("char_ngram_buckets", char_ngram_buckets)
     for feature, size in sorted(feature_vocabulary_sizes.items()):
         feature_ids = keras.Input(shape=(sequence_length,), dtype="int32", name=feature)
         inputs[feature] = feature_ids
-        feature_embedding = keras.layers.Embedding(size, embedding_dim, name=f"{feature}_embedding")
-        x = AddKeepingMask(name=f"add_{feature}")([x, feature_embedding(feature_ids)])
+        embedding_kwargs = {}
+        if scale_feature_embeddings:
+            embedding_kwargs["embeddings_initializer"] = keras.initializers.RandomNormal(
+                stddev=embedding_dim**-0.5
+            )
+        feature_embedding = keras.layers.Embedding(
+            size, embedding_dim, name=f"{feature}_embedding", **embedding_kwargs
+        )
+        embedded = feature_embedding(feature_ids)
+        if scale_feature_embeddings:
+            embedded = keras.layers.Rescaling(embedding_dim**0.5, name=f"scale_{feature}")(embedded)
+        x = AddKeepingMask(name=f"add_{feature}")([x, embedded])
+    if char_ngram_buckets is not None:
+        ngram_ids = keras.Input(shape=(sequence_length, None), dtype="int32", name="char_ngrams")
+        inputs["char_ngrams"] = ngram_ids
+        ngrams = CharNgramEmbedding(char_ngram_buckets, embedding_dim, name="char_ngram_embedding")
+        x = AddKeepingMask(name="add_char_ngrams")([x, ngrams(ngram_ids)])
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     x = encoder_stack(x, num_layers, **kwargs)
     logits = keras.layers.Dense(num_tags, name="logits")(x)
-    model_inputs = inputs if feature_vocabulary_sizes else token_ids
+    model_inputs = inputs if len(inputs) > 1 else token_ids
     return keras.Model(model_inputs, logits, name=name)
