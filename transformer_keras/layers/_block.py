@@ -1,10 +1,36 @@
 """What the encoder and decoder blocks share: arguments, sublayer factories, the residual."""
 
 import keras
+from keras import ops
 
 from transformer_keras.layers._utils import check_positive_int, check_rate
 from transformer_keras.layers.feed_forward import FeedForward
 from transformer_keras.layers.multi_head_attention import MultiHeadAttention
+
+
+class _LayerNormalization(keras.layers.LayerNormalization):
+    """`keras.layers.LayerNormalization` over the last axis, in fewer full-size operations.
+
+        y = (x - mean) * (gamma / sqrt(variance + epsilon)) + beta
+
+    computed in float32 (the statistics always are): the scale `gamma / sqrt(var + eps)` is
+    formed per position before it meets the `(..., d)` tensor. Keras' version spends two
+    more full-size operations (it also forms `beta - mean * scale`). Weights and results are
+    those of the Keras layer.
+    """
+
+    def call(self, inputs):
+        axis = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
+        last = [[-1], [len(inputs.shape) - 1]]
+        if self.rms_scaling or not (self.center and self.scale) or list(axis) not in last:
+            return super().call(inputs)
+        x = ops.cast(inputs, "float32") if self.compute_dtype != "float32" else inputs
+        mean = ops.mean(x, axis=-1, keepdims=True)
+        centered = x - mean
+        variance = ops.mean(ops.square(centered), axis=-1, keepdims=True)
+        scale = ops.rsqrt(variance + self.epsilon) * ops.cast(self.gamma, x.dtype)
+        outputs = centered * scale + ops.cast(self.beta, x.dtype)
+        return ops.cast(outputs, self.compute_dtype)
 
 
 class TransformerBlockBase(keras.layers.Layer):
@@ -84,7 +110,7 @@ class TransformerBlockBase(keras.layers.Layer):
         return layer
 
     def _build_norm(self, name, shape):
-        layer = keras.layers.LayerNormalization(
+        layer = _LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
         )
         layer.build(shape)

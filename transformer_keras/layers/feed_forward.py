@@ -1,6 +1,7 @@
 """The position-wise feed-forward network (section 3.3)."""
 
 import keras
+from keras import ops
 
 from transformer_keras.layers._utils import check_positive_int, check_rate, clone_initializer
 
@@ -102,13 +103,19 @@ class FeedForward(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, training=None):
-        hidden = self.intermediate_dense(inputs)  # (B, T, d_ff)
+        # Positions are independent: run the projections on a (positions, width) matrix. A
+        # 2-D product is one matrix multiplication (the TensorFlow CPU kernels fuse it with
+        # the bias and ReLU), where a (B, T, d) input would go through a tensordot.
+        leading_shape = tuple(ops.shape(inputs)[:-1])
+        x = ops.reshape(inputs, (-1, inputs.shape[-1]))
+        hidden = self.intermediate_dense(x)  # (B * T, d_ff)
         if self.gated:
-            hidden = self._activation_fn(self.gate_dense(inputs)) * hidden
+            hidden = self._activation_fn(self.gate_dense(x)) * hidden
         else:
             hidden = self._activation_fn(hidden)
         hidden = self.dropout_layer(hidden, training=training)
-        return self.output_dense(hidden)
+        outputs = self.output_dense(hidden)
+        return ops.reshape(outputs, leading_shape + (outputs.shape[-1],))
 
     def compute_output_shape(self, inputs_shape):
         return tuple(inputs_shape[:-1]) + (self.output_dim or inputs_shape[-1],)

@@ -25,6 +25,39 @@ def _check_width(name, shape, expected):
         )
 
 
+class _Projection(keras.layers.EinsumDense):
+    """An `EinsumDense` that contracts the last `contracted` axes of its input with the first
+    ones of its kernel (`"btd,dnh->btnh"`, `"btnh,nhd->btd"`), computed as one 2-D product.
+
+    `(batch, T, d) @ (d, N, H)` becomes `(batch * T, d) @ (d, N * H)`: with TensorFlow's CPU
+    kernels one large matrix product, fused with the bias, is faster than the broadcast batched
+    product the einsum becomes, and so is its kernel gradient, one product instead of a batch
+    of them summed. The weights (names, shapes, layout) are those of the `EinsumDense`.
+    """
+
+    def __init__(self, equation, contracted, **kwargs):
+        super().__init__(equation, **kwargs)
+        self.contracted = contracted
+
+    def call(self, inputs, training=None):
+        if self.quantization_mode is not None or self.activation is not None:
+            return super().call(inputs, training=training)
+        kernel = self.kernel
+        contracted = self.contracted
+        units_in = math.prod(kernel.shape[:contracted])
+        out_shape = tuple(kernel.shape[contracted:])
+        units_out = math.prod(out_shape)
+        y = ops.matmul(
+            ops.reshape(inputs, (-1, units_in)), ops.reshape(kernel, (units_in, units_out))
+        )
+        bias = self.bias
+        if bias is not None and tuple(bias.shape) == out_shape:
+            y = y + ops.reshape(bias, (units_out,))  # fused with the product
+            bias = None
+        y = ops.reshape(y, tuple(ops.shape(inputs)[: len(inputs.shape) - contracted]) + out_shape)
+        return y if bias is None else y + bias
+
+
 @keras.saving.register_keras_serializable(package="transformer_keras")
 class MultiHeadAttention(keras.layers.Layer):
     """Multi-head attention with masks, grouped-query heads and a key/value cache.
@@ -143,9 +176,10 @@ class MultiHeadAttention(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.supports_masking = True
 
-    def _projection(self, equation, output_shape, bias_axes, name):
-        return keras.layers.EinsumDense(
+    def _projection(self, equation, output_shape, bias_axes, name, contracted=1):
+        return _Projection(
             equation,
+            contracted,
             output_shape=output_shape,
             bias_axes=bias_axes if self.use_bias else None,
             kernel_initializer=clone_initializer(self.kernel_initializer),
@@ -182,7 +216,11 @@ class MultiHeadAttention(keras.layers.Layer):
         self.value_dense.build(value_shape)
         # output: (B, T, N, H) -> (B, T, d_out)
         self.output_dense = self._projection(
-            "btnh,nhd->btd", (None, self.output_dim or self._query_width), "d", "attention_output"
+            "btnh,nhd->btd",
+            (None, self.output_dim or self._query_width),
+            "d",
+            "attention_output",
+            contracted=2,
         )
         self.output_dense.build((query_shape[0], query_shape[1], heads, self.value_dim))
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
@@ -432,7 +470,23 @@ class MultiHeadAttention(keras.layers.Layer):
         has_key = None if mask is None else ops.any(mask, axis=-1, keepdims=True)  # (B,1,T,1)
         use_dropout = self.dropout > 0 and training
 
-        if not return_scores and not use_dropout:
+        if not return_scores and not use_dropout and keras.backend.backend() == "tensorflow":
+            # TensorFlow's `dot_product_attention` is this computation plus a where() over a
+            # broadcast (B, N, T, S) mask; an additive float32 bias of the mask's own shape is
+            # cheaper (forward and backward), with the same result: exp(-1e9 - max) is 0.
+            query_heads = query_heads * ops.cast(scale, query_heads.dtype)
+            logits = ops.einsum("btnh,bsnh->bnts", query_heads, key_heads)  # (B, N, T, S)
+            logits = ops.cast(logits, "float32")
+            if mask is not None:
+                logits = logits + ops.where(mask, 0.0, -1e9)
+            weights = ops.cast(ops.softmax(logits, axis=-1), self.compute_dtype)
+            attended = ops.einsum("bnts,bsnh->btnh", weights, value_heads)  # (B, T, N, Hv)
+            if has_key is not None:
+                attended = attended * ops.cast(ops.transpose(has_key, (0, 2, 1, 3)), attended.dtype)
+            return attended, None
+
+        # The fused op wants values as wide as the keys (Keras' JAX version reshapes to H).
+        if not return_scores and not use_dropout and self.value_dim == self.key_dim:
             if mask is not None:
                 mask = ops.broadcast_to(
                     mask,
