@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras.src import testing
 from keras.src.backend import get_keras_mask
 
@@ -85,13 +84,15 @@ def test_mask_flows_through_a_functional_model():
     np.testing.assert_allclose(_np(model(ids)), expected, rtol=1e-6)
 
 
-def test_gradient_of_the_token_sums_the_batch():
+def test_gradient_of_the_token_sums_the_batch(gradients):
     layer = ClassToken()
     layer.build(X.shape)
     upstream = RNG.normal(size=(3, 5, 5)).astype("float32")
-    with tf.GradientTape() as tape:
-        loss = keras.ops.sum(layer(X) * upstream)
-    (gradient,) = tape.gradient(loss, layer.trainable_variables)
+
+    def loss():
+        return keras.ops.sum(layer(X) * upstream)
+
+    (gradient,) = gradients(loss, layer.trainable_variables)
     np.testing.assert_allclose(_np(gradient)[0, 0], upstream[:, 0].sum(axis=0), rtol=1e-5)
 
 
@@ -105,9 +106,9 @@ def test_float16_policy(set_policy):
     np.testing.assert_array_equal(_np(out)[:, 0], np.ones((3, 5), "float16"))
 
 
-def test_jit_compile_matches_eager():
+def test_jit_compile_matches_eager(xla):
     layer = _layer_with_random_token()
-    compiled = tf.function(lambda x: layer(x), jit_compile=True)
+    compiled = xla(lambda x: layer(x))
     np.testing.assert_array_equal(_np(compiled(X)), _np(layer(X)))
 
 

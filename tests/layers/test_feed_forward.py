@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras.src import testing
 from keras.src.backend import get_keras_mask, set_keras_mask
 
@@ -153,9 +152,9 @@ def test_saving(tmp_path, ref, activation):
     np.testing.assert_allclose(loaded(X), ref.feed_forward(layer, X), atol=1e-5)
 
 
-def test_jit_compile_matches_eager(ref):
+def test_jit_compile_matches_eager(ref, xla):
     layer = _layer(ref, intermediate_dim=12, activation="gelu")
-    compiled = tf.function(layer, jit_compile=True)
+    compiled = xla(layer)
     np.testing.assert_allclose(compiled(X), layer(X), atol=1e-5)
 
 

@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras.src import testing
 from keras.src.backend import get_keras_mask, set_keras_mask
 
@@ -432,8 +431,8 @@ def test_non_causal_cache_attends_to_filled_slots(ref):
 # Compilation and mixed precision.
 
 
-def test_jit_compile_matches_eager(ref, cross):
-    @tf.function(jit_compile=True)
+def test_jit_compile_matches_eager(ref, cross, xla):
+    @xla
     def attend(query, value, mask):
         return cross(query, value, attention_mask=mask, return_attention_scores=True)
 
@@ -443,21 +442,21 @@ def test_jit_compile_matches_eager(ref, cross):
     eager, eager_weights = cross(QUERY, VALUE, attention_mask=mask, return_attention_scores=True)
     np.testing.assert_allclose(out, eager, atol=1e-5)
     np.testing.assert_allclose(weights, eager_weights, atol=1e-5)
-    fast = tf.function(lambda q, v, m: cross(q, v, attention_mask=m), jit_compile=True)
+    fast = xla(lambda q, v, m: cross(q, v, attention_mask=m))
     np.testing.assert_allclose(fast(QUERY, VALUE, mask), eager, atol=1e-5)
 
 
-def test_jit_compile_cache_matches_eager(ref):
+def test_jit_compile_cache_matches_eager(ref, xla):
     layer = _mha(ref, rotary_max_wavelength=100)
 
-    @tf.function(jit_compile=True)
+    @xla
     def step(x, cache, index):
         return layer(x, x, use_causal_mask=True, cache=cache, cache_index=index)
 
     cache = layer.init_cache(B, 8)
     outputs = []
     for index in range(T):
-        out, cache = step(QUERY[:, index : index + 1], cache, tf.constant(index))
+        out, cache = step(QUERY[:, index : index + 1], cache, keras.ops.convert_to_tensor(index))
         outputs.append(_np(out))
     full = layer(QUERY, QUERY, use_causal_mask=True)
     np.testing.assert_allclose(np.concatenate(outputs, 1), full, atol=1e-5)

@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras.src import testing
 
 from transformer_keras.layers import PatchEmbedding
@@ -125,10 +124,10 @@ def test_compute_output_shape():
     assert layer.compute_output_shape((2, None, 12, 3)) == (2, None, 5)
 
 
-def test_jit_compile_matches_eager():
+def test_jit_compile_matches_eager(xla):
     layer = _layer(2, 4, (2, 8, 8, 3))
     images = RNG.normal(size=(2, 8, 8, 3)).astype("float32")
-    compiled = tf.function(lambda x: layer(x), jit_compile=True)
+    compiled = xla(lambda x: layer(x))
     np.testing.assert_allclose(_np(compiled(images)), _np(layer(images)), rtol=1e-5, atol=1e-6)
 
 

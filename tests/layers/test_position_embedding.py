@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras.src import testing
 
 from transformer_keras.layers import PositionEmbedding
@@ -31,23 +30,25 @@ def test_table_rows_differ():
     assert np.abs(table[:, None] - table[None]).sum(-1)[~np.eye(5, dtype=bool)].min() > 0
 
 
-def test_tensor_start_index_under_xla():
+def test_tensor_start_index_under_xla(xla):
     layer = PositionEmbedding(sequence_length=8)
     layer.build((None, None, 4))
-    step = tf.function(lambda x, i: layer(x, start_index=i), jit_compile=True)
+    step = xla(lambda x, i: layer(x, start_index=i))
     table = _table(layer)
     for index in (0, 3, 7):
-        out = step(np.zeros((2, 1, 4), "float32"), tf.constant(index))
+        out = step(np.zeros((2, 1, 4), "float32"), keras.ops.convert_to_tensor(index))
         np.testing.assert_allclose(out[:, 0], table[[index, index]], atol=0)
 
 
-def test_gradient_reaches_only_the_used_rows():
+def test_gradient_reaches_only_the_used_rows(gradients):
     layer = PositionEmbedding(sequence_length=6)
     x = np.zeros((3, 4, 2), "float32")
     layer.build(x.shape)
-    with tf.GradientTape() as tape:
-        loss = keras.ops.sum(layer(x, start_index=1))
-    (gradient,) = tape.gradient(loss, layer.trainable_variables)
+
+    def loss():
+        return keras.ops.sum(layer(x, start_index=1))
+
+    (gradient,) = gradients(loss, layer.trainable_variables)
     expected = np.zeros((6, 2))
     expected[1:5] = 3.0  # each used row appears once per sequence of the batch
     np.testing.assert_allclose(keras.ops.convert_to_numpy(gradient), expected)
@@ -112,11 +113,11 @@ def test_saving(tmp_path):
     np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
 
 
-def test_jit_compile_matches_eager():
+def test_jit_compile_matches_eager(xla):
     layer = PositionEmbedding(sequence_length=8)
     x = np.zeros((2, 5, 4), "float32")
     eager = layer(x, start_index=2)
-    compiled = tf.function(lambda y: layer(y, start_index=2), jit_compile=True)
+    compiled = xla(lambda y: layer(y, start_index=2))
     np.testing.assert_allclose(compiled(x), eager, atol=1e-6)
 
 

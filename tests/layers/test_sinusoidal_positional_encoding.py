@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras.src import testing
 
 from transformer_keras.layers import SinusoidalPositionalEncoding
@@ -56,11 +55,11 @@ def test_start_index_continues_the_sequence():
     np.testing.assert_allclose(tail, full[:, 8:], atol=1e-6)
 
 
-def test_tensor_start_index_under_xla(ref):
+def test_tensor_start_index_under_xla(ref, xla):
     layer = SinusoidalPositionalEncoding()
-    step = tf.function(lambda x, i: layer(x, start_index=i), jit_compile=True)
+    step = xla(lambda x, i: layer(x, start_index=i))
     for index in (0, 5, 11):
-        out = step(np.zeros((2, 1, 6), "float32"), tf.constant(index))
+        out = step(np.zeros((2, 1, 6), "float32"), keras.ops.convert_to_tensor(index))
         np.testing.assert_allclose(out[:, 0], ref.sinusoid([index, index], 6), atol=1e-5)
 
 
@@ -133,10 +132,10 @@ def test_saving(tmp_path):
     np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
 
 
-def test_jit_compile_matches_eager():
+def test_jit_compile_matches_eager(xla):
     layer = SinusoidalPositionalEncoding()
     x = np.zeros((2, 9, 10), "float32")
-    compiled = tf.function(layer, jit_compile=True)
+    compiled = xla(layer)
     np.testing.assert_allclose(compiled(x), layer(x), atol=1e-6)
 
 

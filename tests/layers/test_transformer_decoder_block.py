@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras.src import testing
 from keras.src.backend import get_keras_mask, set_keras_mask
 
@@ -267,11 +266,11 @@ def test_cache_with_scores(ref):
     )
 
 
-def test_cache_under_xla(ref):
+def test_cache_under_xla(ref, xla):
     block = _block(ref)
     cross = block.compute_cross_attention_cache(ENCODER)
 
-    @tf.function(jit_compile=True)
+    @xla
     def step(x, cache, index):
         return block(
             x,
@@ -284,17 +283,16 @@ def test_cache_under_xla(ref):
     cache = block.init_cache(B, 8)
     outputs = []
     for index in range(T):
-        out, cache = step(X[:, index : index + 1], cache, tf.constant(index))
+        out, cache = step(X[:, index : index + 1], cache, keras.ops.convert_to_tensor(index))
         outputs.append(_np(out))
     full = block(X, ENCODER, encoder_padding_mask=ENCODER_PADDING)
     np.testing.assert_allclose(np.concatenate(outputs, 1), full, atol=1e-5)
 
 
-def test_jit_compile_matches_eager(ref):
+def test_jit_compile_matches_eager(ref, xla):
     block = _block(ref, norm_first=True)
-    compiled = tf.function(
+    compiled = xla(
         lambda x, e, m: block(x, e, encoder_padding_mask=m, return_attention_scores=True),
-        jit_compile=True,
     )
     out, scores = compiled(X, ENCODER, ENCODER_PADDING)
     eager, eager_scores = block(
@@ -303,7 +301,7 @@ def test_jit_compile_matches_eager(ref):
     np.testing.assert_allclose(out, eager, atol=1e-5)
     for name in ("self_attention", "cross_attention"):
         np.testing.assert_allclose(scores[name], eager_scores[name], atol=1e-5)
-    fast = tf.function(lambda x, e: block(x, e), jit_compile=True)
+    fast = xla(lambda x, e: block(x, e))
     np.testing.assert_allclose(fast(X, ENCODER), block(X, ENCODER), atol=1e-5)
 
 

@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras.src import testing
 from keras.src.backend import get_keras_mask, set_keras_mask
 
@@ -137,16 +136,14 @@ def test_grouped_query_attention_and_key_dim(ref):
     np.testing.assert_allclose(block(x), ref.encoder_block(block, x), atol=1e-4)
 
 
-def test_jit_compile_matches_eager(ref):
+def test_jit_compile_matches_eager(ref, xla):
     block = _block(ref, norm_first=True)
-    compiled = tf.function(
-        lambda x, m: block(x, padding_mask=m, return_attention_scores=True), jit_compile=True
-    )
+    compiled = xla(lambda x, m: block(x, padding_mask=m, return_attention_scores=True))
     out, scores = compiled(X, PADDING)
     eager, eager_scores = block(X, padding_mask=PADDING, return_attention_scores=True)
     np.testing.assert_allclose(out, eager, atol=1e-5)
     np.testing.assert_allclose(scores, eager_scores, atol=1e-5)
-    fast = tf.function(lambda x, m: block(x, padding_mask=m), jit_compile=True)
+    fast = xla(lambda x, m: block(x, padding_mask=m))
     np.testing.assert_allclose(fast(X, PADDING), eager, atol=1e-5)
 
 

@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from transformer_keras.layers import ClassToken, MaskedGlobalPooling, TransformerEncoderBlock
 from transformer_keras.models import build_text_classifier
@@ -172,11 +171,11 @@ def test_dropout_only_in_training():
     assert np.abs(_np(model(TOKENS, training=True)) - inference).max() > 1e-3
 
 
-def test_xla_predict_matches_eager():
+def test_xla_predict_matches_eager(xla):
     model = _build(pooling="cls", norm_first=True, positional="learned")
     _perturb(model)
     eager = _np(model(TOKENS, training=False))
-    compiled = tf.function(lambda t: model(t, training=False), jit_compile=True)
+    compiled = xla(lambda t: model(t, training=False))
     np.testing.assert_allclose(_np(compiled(TOKENS)), eager, rtol=1e-5, atol=1e-5)
     model.compile(jit_compile=True)
     assert model.jit_compile

@@ -122,15 +122,18 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             # Output projection tied to the token table (section 3.4): logits = x E^T.
             embeddings = ops.cast(self.token_embedding.embeddings, inputs.dtype)
             return ops.matmul(inputs, ops.transpose(embeddings))  # (B, T, vocabulary_size)
-        length = inputs.shape[-1]
-        if length is not None and length > self.sequence_length:
-            raise ValueError(
-                f"The input has {length} tokens but `sequence_length` is {self.sequence_length}."
-            )
+        self._check_length(inputs.shape[-1])
         x = self.token_embedding(inputs)  # (B, T, d)
         if self.scale_embeddings:
             x = x * ops.cast(math.sqrt(self.embedding_dim), x.dtype)
         return x + self.position_embedding(x, start_index=start_index)
+
+    def _check_length(self, length):
+        # Unknown lengths (None, or a symbolic dimension under JAX) are not checked.
+        if isinstance(length, int) and length > self.sequence_length:
+            raise ValueError(
+                f"The input has {length} tokens but `sequence_length` is {self.sequence_length}."
+            )
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero or "float" in str(inputs.dtype):  # `reverse=True` keeps masks
@@ -140,9 +143,17 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     def compute_output_shape(self, inputs_shape):
         return tuple(inputs_shape) + (self.embedding_dim,)
 
-    def compute_output_spec(self, *args, **kwargs):
-        # Trace `call`: the output depends on `reverse`.
-        return super(keras.layers.Layer, self).compute_output_spec(*args, **kwargs)
+    def compute_output_spec(self, inputs, start_index=0, reverse=False):
+        if not reverse:
+            # Not traced: under JAX an unknown length is a symbolic dimension, and a learned
+            # table cannot be sliced to it.
+            self._check_length(inputs.shape[-1])
+            shape = self.compute_output_shape(inputs.shape)
+            return keras.KerasTensor(shape, dtype=self.compute_dtype)
+        # Trace `call`: the tied output projection keeps the dtype of its inputs.
+        return super(keras.layers.Layer, self).compute_output_spec(
+            inputs, start_index=start_index, reverse=reverse
+        )
 
     @property
     def embeddings(self):
