@@ -15,6 +15,7 @@ training resumes exactly where it stopped.
 
 import os
 import shutil
+import tempfile
 import zipfile
 
 import keras
@@ -356,6 +357,10 @@ def save_keras(model, path, overwrite=True):
     Training resumes where it stopped after `load_keras`: the optimizer's moments and step
     counter (and with it a learning-rate schedule) come back with the weights.
 
+    The save is atomic: the archive is written to a temporary file in the same folder and
+    renamed over `path` when complete, so an interrupted save leaves the previous file as it
+    was.
+
     Args:
         model: a `keras.Model`.
         path: str or path-like ending in `.keras`; parent directories are created.
@@ -379,10 +384,23 @@ def save_keras(model, path, overwrite=True):
     path = _check_keras_path(path)
     if os.path.exists(path) and not overwrite:
         raise ValueError(f"{path!r} exists and overwrite=False.")
-    parent = os.path.dirname(path)
-    if parent:
-        os.makedirs(parent, exist_ok=True)
-    model.save(path, overwrite=True)
+    parent = os.path.dirname(path) or "."
+    os.makedirs(parent, exist_ok=True)
+    # Atomic: write a temporary archive beside the target, then rename it over the target.
+    # An interrupted save leaves the previous archive untouched (and no temporary file).
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{os.path.basename(path)}.", suffix=".tmp.keras", dir=parent
+    )
+    os.close(handle)
+    try:
+        model.save(temporary, overwrite=True)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
     return path
 
 
@@ -400,7 +418,9 @@ def load_keras(path, compile=True, custom_objects=None):
 
     Raises:
         FileNotFoundError: `path` does not exist.
-        ValueError: `path` is a SavedModel directory or does not end in `.keras`.
+        ValueError: `path` is a SavedModel directory, does not end in `.keras`, or is not a
+            loadable archive (not a zip, truncated, damaged, missing weights); the message
+            names the path and the cause.
 
     Example:
 
@@ -423,4 +443,28 @@ def load_keras(path, compile=True, custom_objects=None):
     import transformer_keras.text  # noqa: F401
     import transformer_keras.training  # noqa: F401
 
-    return keras.models.load_model(path, compile=compile, custom_objects=custom_objects)
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path!r} is not a Keras archive: a .keras file is a zip archive, and this file "
+            "is not one (empty, truncated, or another kind of file)."
+        )
+    # Check every member's CRC first: Keras reads the weights with seeks, which skip the
+    # zip's checksums, so a damaged archive could otherwise load with wrong weights.
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        damaged = f"({type(error).__name__}: {error})"
+    if damaged is not None:
+        raise ValueError(
+            f"{path!r} is a damaged Keras archive: member {damaged} fails its checksum. The "
+            "file was truncated or corrupted; save the model again."
+        )
+    try:
+        return keras.models.load_model(path, compile=compile, custom_objects=custom_objects)
+    except (zipfile.BadZipFile, ValueError, OSError, KeyError, EOFError) as error:
+        raise ValueError(
+            f"Could not load the Keras archive {path!r}: {type(error).__name__}: {error}. "
+            "The file may be damaged or incomplete (an interrupted save), or need "
+            "`custom_objects` for classes that are not registered with Keras."
+        ) from error
