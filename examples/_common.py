@@ -1,7 +1,8 @@
 """Plumbing shared by the example scripts: options, callbacks, plots and result files.
 
 Every script imports this module first. It holds what each script needs around the library:
-command-line options, resuming after an interruption, saving plots and result files. The real
+command-line options, the tf.distribute strategy, resuming after an interruption, saving plots
+and result files. The real
 work (models, training utilities, plots, token-classification features) lives in the
 `transformer_keras` package. Two small text helpers for the translation example
 (`target_tokens`, `detokenize`) stay here until `transformer_keras.text` takes them.
@@ -21,11 +22,14 @@ from pathlib import Path  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from transformer_keras import analysis  # noqa: E402
+from transformer_keras import analysis, distribute  # noqa: E402
 from transformer_keras.training import TransformerSchedule  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+
+# The tf.distribute strategy chosen with --strategy; `start` sets it, `scope` enters it.
+_strategy = None
 
 
 # ------------------------------------------------------------------------------ options
@@ -73,6 +77,7 @@ def make_parser(script, description, epochs, batch_size):
         action="store_true",
         help="a run of a few seconds on tiny data with a tiny model and 1 epoch (for tests)",
     )
+    distribute.add_distribution_arguments(parser)
     return parser
 
 
@@ -119,8 +124,19 @@ def add_model_options(
     return group
 
 
+def add_cosine_decay_option(group, default):
+    """Adds `--cosine-decay` (for scripts that pass `decay_steps` to `make_optimizer`)."""
+    group.add_argument(
+        "--cosine-decay",
+        action=argparse.BooleanOptionalAction,
+        default=default,
+        help="lower the learning rate along a cosine to 0 at the end of the last epoch",
+    )
+
+
 def start(args, **smoke):
-    """Applies `--smoke` overrides, seeds everything, creates the output folder.
+    """Applies `--smoke` overrides, creates the --strategy, sets the --mixed-precision policy,
+    seeds everything and creates the output folder.
 
     Args:
         args: parsed options.
@@ -134,12 +150,22 @@ def start(args, **smoke):
         smoke.setdefault("epochs", 1)
         for name, value in smoke.items():
             setattr(args, name, value)
+    global _strategy
+    # First: a multi-worker strategy must exist before TensorFlow runs anything.
+    _strategy = distribute.setup_from_args(args)
     keras.utils.set_random_seed(args.seed)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     args.jit_compile = resolve_jit_compile(args.jit_compile)
     options = ", ".join(f"{k}={v}" for k, v in sorted(vars(args).items()))
     print(f"Options: {options}")
     return args
+
+
+def scope():
+    """The scope of the --strategy: build and compile the model inside `with scope():`."""
+    if _strategy is None:
+        raise RuntimeError("call _common.start(args) before _common.scope()")
+    return _strategy.scope()
 
 
 def resolve_jit_compile(choice):
@@ -156,7 +182,8 @@ def make_optimizer(args, weight_decay=None, decay_steps=None):
     betas when `--warmup-steps` > 0.
 
     With `decay_steps` (and no warm-up), the rate follows a cosine from `--learning-rate` down
-    to 0 over that many steps (the whole training, usually)."""
+    to 0 over that many steps (the whole training, usually). With `--mixed-precision float16`
+    the optimizer scales the loss (`LossScaleOptimizer`)."""
     learning_rate, kwargs = args.learning_rate, {}
     if decay_steps:
         learning_rate = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps)
@@ -164,8 +191,14 @@ def make_optimizer(args, weight_decay=None, decay_steps=None):
         learning_rate = TransformerSchedule(args.embedding_dim, warmup_steps=args.warmup_steps)
         kwargs = {"beta_1": 0.9, "beta_2": 0.98, "epsilon": 1e-9}
     if weight_decay:
-        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, **kwargs)
-    return keras.optimizers.Adam(learning_rate, **kwargs)
+        optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, **kwargs)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate, **kwargs)
+    if args.mixed_precision == "float16":
+        # float16 gradients underflow without loss scaling (bfloat16 has float32's range).
+        optimizer = distribute.loss_scaled_optimizer(optimizer)
+        print(f"Loss scaling: {type(optimizer).__name__} (dynamic)")
+    return optimizer
 
 
 # ------------------------------------------------------------------------------ training
@@ -180,7 +213,9 @@ def training_callbacks(args, *extra):
     backup = args.output_dir / "backup"
     if (backup / "training_metadata.json").exists():
         print(f"Resuming the interrupted training from {backup}")
-    callbacks = [keras.callbacks.BackupAndRestore(str(backup))]
+    # double_checkpoint: the previous backup is kept until the new one is complete, so a
+    # process killed while writing it still resumes.
+    callbacks = [keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True)]
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(args.output_dir / "tensorboard")))
     return callbacks + [c for c in extra if c is not None]
@@ -189,9 +224,20 @@ def training_callbacks(args, *extra):
 def fit(model, args, x, y=None, validation_data=None, callbacks=(), **kwargs):
     """`model.fit` with the scripts' callbacks and timing; returns `(history, seconds)`.
 
-    `x` is arrays (batched with `--batch-size`) or a batched `tf.data.Dataset`."""
+    `x` is arrays (batched with `--batch-size`) or a batched `tf.data.Dataset`. Under a
+    --strategy other than the default, arrays go through `distribute.make_dataset`: global
+    batches, sharded by data, shuffled with --seed (the same order on every worker)."""
     started = time.perf_counter()
     is_dataset = hasattr(x, "element_spec")
+    if not is_dataset and args.strategy != "default" and "sample_weight" not in kwargs:
+        x = distribute.make_dataset(
+            x, y, args.batch_size, shuffle=True, seed=args.seed, strategy=_strategy
+        )
+        y, is_dataset = None, True
+        if isinstance(validation_data, tuple) and len(validation_data) == 2:
+            validation_data = distribute.make_dataset(
+                *validation_data, batch_size=args.batch_size, strategy=_strategy
+            )
     history = model.fit(
         x,
         y,

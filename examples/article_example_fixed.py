@@ -108,21 +108,22 @@ def main(argv=None):
         return np.asarray(vectorizer(batch))
 
     # 3. A real Transformer classifier (fixes 5, 6, 7, 9).
-    inputs = keras.Input(shape=(args.sequence_length,), dtype="int32", name="token_ids")
-    x = TokenAndPositionEmbedding(
-        vectorizer.vocabulary_size(), args.sequence_length, args.embedding_dim, mask_zero=True
-    )(inputs)
-    for _ in range(args.num_layers):
-        x = TransformerEncoderBlock(args.num_heads, 4 * args.embedding_dim, dropout=0.1)(x)
-    x = MaskedGlobalPooling("mean")(x)
-    logits = keras.layers.Dense(len(class_names), name="logits")(x)
-    model = keras.Model(inputs, logits, name="transformer_text_classifier")
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate),  # fix 8
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),  # fix 5
-        metrics=["accuracy"],
-        jit_compile=args.jit_compile,
-    )
+    with _common.scope():  # the --strategy: variables on every replica
+        inputs = keras.Input(shape=(args.sequence_length,), dtype="int32", name="token_ids")
+        x = TokenAndPositionEmbedding(
+            vectorizer.vocabulary_size(), args.sequence_length, args.embedding_dim, mask_zero=True
+        )(inputs)
+        for _ in range(args.num_layers):
+            x = TransformerEncoderBlock(args.num_heads, 4 * args.embedding_dim, dropout=0.1)(x)
+        x = MaskedGlobalPooling("mean")(x)
+        logits = keras.layers.Dense(len(class_names), name="logits")(x)
+        model = keras.Model(inputs, logits, name="transformer_text_classifier")
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate),  # fix 8
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),  # fix 5
+            metrics=["accuracy"],
+            jit_compile=args.jit_compile,
+        )
     model.summary()
 
     # 4. Train with validation data (fix 11).

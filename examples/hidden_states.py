@@ -73,23 +73,24 @@ def train(args):
         texts, y, test_size=0.1, seed=args.seed, stratify=y
     )
     vectorizer = text.make_text_vectorizer(train_texts, sequence_length=args.sequence_length)
-    classifier = build_text_classifier(
-        vectorizer.vocabulary_size(),
-        len(class_names),
-        args.sequence_length,
-        embedding_dim=args.embedding_dim,
-        num_heads=args.num_heads,
-        num_layers=args.num_layers,
-        intermediate_dim=args.intermediate_dim,
-        dropout=args.dropout,
-        norm_first=args.norm_first,
-    )
-    classifier.compile(
-        optimizer=_common.make_optimizer(args),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-        jit_compile=args.jit_compile,
-    )
+    with _common.scope():  # the --strategy: variables on every replica
+        classifier = build_text_classifier(
+            vectorizer.vocabulary_size(),
+            len(class_names),
+            args.sequence_length,
+            embedding_dim=args.embedding_dim,
+            num_heads=args.num_heads,
+            num_layers=args.num_layers,
+            intermediate_dim=args.intermediate_dim,
+            dropout=args.dropout,
+            norm_first=args.norm_first,
+        )
+        classifier.compile(
+            optimizer=_common.make_optimizer(args),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+            jit_compile=args.jit_compile,
+        )
     _common.fit(
         classifier,
         args,

@@ -26,8 +26,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import classification_report, confusion_matrix
 from sklearn.pipeline import make_pipeline
 
-from transformer_keras import analysis, datasets, export, text
+from transformer_keras import analysis, datasets, export, tagging, text
 from transformer_keras.models import build_text_classifier
+from transformer_keras.training import BestWeights, TimeBudget
 
 DEMO_SENTENCES = [
     "the food was really good",
@@ -49,7 +50,7 @@ def parse_args(argv=None):
     source.add_argument(
         "--dataset", choices=("sst2", "imdb", "sms-spam"), help="public data set by name"
     )
-    data.add_argument("--text-column", help="--data: text column name or index (default: guess)")
+    data.add_argument("--text-column", help="--data: text column name or index (guessed if absent)")
     data.add_argument("--label-column", help="--data: label column name or index")
     data.add_argument(
         "--data-dir", help="--dataset: local folder with its files (default: download once)"
@@ -77,6 +78,33 @@ def parse_args(argv=None):
         help="tokens per text (default: 99th percentile of the training texts, at most 256)",
     )
     model.add_argument("--max-tokens", type=int, default=20000, help="vocabulary size")
+    model.add_argument(
+        "--long-texts",
+        choices=("warn", "error"),
+        default="warn",
+        help="texts longer than --sequence-length are cut to it: say so (warn) or stop (error)",
+    )
+    _common.add_cosine_decay_option(model, default=False)
+    model.add_argument(
+        "--word-dropout",
+        type=float,
+        default=0.0,
+        help="during training, replace each word by the unknown-word id with this probability",
+    )
+    training = parser.add_argument_group("training budget and model selection")
+    training.add_argument(
+        "--max-train-seconds",
+        type=float,
+        default=0,
+        help="stop training after this many seconds (0: no limit)",
+    )
+    training.add_argument(
+        "--eval-every",
+        type=int,
+        default=0,
+        help="score the validation split every N batches as well as after every epoch; the "
+        "weights with the best validation accuracy are kept in the end (0: epochs only)",
+    )
     return parser.parse_args(argv)
 
 
@@ -154,38 +182,57 @@ def main(argv=None):
         train_texts, max_tokens=args.max_tokens, sequence_length=sequence_length
     )
     print(f"Vocabulary: {vectorizer.vocabulary_size()} tokens, {sequence_length} per text")
+    for name, texts in (("training texts", train_texts), ("test texts", test_texts)):
+        text.check_sequence_lengths(texts, vectorizer, on_long=args.long_texts, name=name)
 
     def vectorize(texts):
         return np.asarray(vectorizer(texts), dtype="int32")
 
-    classifier = build_text_classifier(
-        vocabulary_size=vectorizer.vocabulary_size(),
-        num_classes=len(class_names),
-        sequence_length=sequence_length,
-        embedding_dim=args.embedding_dim,
-        num_heads=args.num_heads,
-        num_layers=args.num_layers,
-        intermediate_dim=args.intermediate_dim,
-        dropout=args.dropout,
-        pooling=args.pooling,
-        norm_first=args.norm_first,
-    )
-    classifier.summary()
-    classifier.compile(
-        optimizer=_common.make_optimizer(args),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-        jit_compile=args.jit_compile,
-    )
+    with _common.scope():  # the --strategy: variables on every replica
+        classifier = build_text_classifier(
+            vocabulary_size=vectorizer.vocabulary_size(),
+            num_classes=len(class_names),
+            sequence_length=sequence_length,
+            embedding_dim=args.embedding_dim,
+            num_heads=args.num_heads,
+            num_layers=args.num_layers,
+            intermediate_dim=args.intermediate_dim,
+            dropout=args.dropout,
+            pooling=args.pooling,
+            norm_first=args.norm_first,
+        )
+        classifier.summary()
+        steps = args.epochs * -(-len(train_texts) // args.batch_size)
+        classifier.compile(
+            optimizer=_common.make_optimizer(
+                args, decay_steps=steps if args.cosine_decay else None
+            ),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+            jit_compile=args.jit_compile,
+        )
 
-    # Train.
+    # Train, keeping the weights that score best on the validation split.
+    validation = (vectorize(val_texts), y_val)
+    budget = TimeBudget(args.max_train_seconds)
+    best = BestWeights(validation, every=args.eval_every or None)
+    cpu_started = time.process_time()
+    x_train = vectorize(train_texts)
+    if args.word_dropout:  # a tf.data pipeline that hides words, batch by batch
+        x_train = tagging.word_dropout_dataset(
+            {"token_ids": x_train},
+            y_train,
+            None,
+            args.batch_size,
+            args.word_dropout,
+            keys=("token_ids",),
+            seed=args.seed,
+        )
+        y_train = None
     _, train_seconds = _common.fit(
-        classifier,
-        args,
-        vectorize(train_texts),
-        y_train,
-        validation_data=(vectorize(val_texts), y_val),
+        classifier, args, x_train, y_train, validation_data=validation, callbacks=[budget, best]
     )
+    train_cpu_seconds = time.process_time() - cpu_started
 
     # Evaluate.
     logits = classifier.predict(vectorize(test_texts), batch_size=256, verbose=0)
@@ -234,6 +281,10 @@ def main(argv=None):
             "baseline_accuracy": baseline_accuracy,
             "transformer_accuracy": accuracy,
             "train_seconds": train_seconds,
+            "train_cpu_seconds": train_cpu_seconds,
+            "stopped_by_time_budget": budget.stopped_early,
+            "best_validation_accuracy": best.best_score,
+            "best_step": best.best_step,
             "total_seconds": time.perf_counter() - started,
             "num_parameters": classifier.count_params(),
         },

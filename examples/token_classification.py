@@ -125,12 +125,7 @@ def parse_args(argv=None):
         default=3.0,
         help="loss weight of entity tags relative to O (entities are about 6%% of tokens)",
     )
-    model.add_argument(
-        "--cosine-decay",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="lower the learning rate along a cosine to 0 at the end of training",
-    )
+    _common.add_cosine_decay_option(model, default=True)
     model.add_argument(
         "--decoding",
         choices=("constrained", "argmax"),
@@ -276,30 +271,33 @@ def main(argv=None):
         return tagging.encode_tags(windows, tag_names, sequence_length)
 
     # Model.
-    model = build_token_classifier(
-        vocabulary_size=len(vocabularies["word"]),
-        num_tags=len(tag_names),
-        sequence_length=sequence_length,
-        embedding_dim=args.embedding_dim,
-        num_heads=args.num_heads,
-        num_layers=args.num_layers,
-        intermediate_dim=args.intermediate_dim,
-        dropout=args.dropout,
-        norm_first=args.norm_first,
-        feature_vocabulary_sizes={name: len(vocabularies[name]) for name in names},
-        scale_feature_embeddings=args.scale_feature_embeddings,
-        char_ngram_buckets=args.char_ngram_buckets or None,
-    )
-    model.summary()
     x_fit, fit_windows, _ = encode(fit_sentences)
     y_fit = encode_tags(fit_tags)
     steps = args.epochs * -(-len(fit_windows) // args.batch_size)
-    model.compile(
-        optimizer=_common.make_optimizer(args, decay_steps=steps if args.cosine_decay else None),
-        loss=MaskedSparseCategoricalCrossentropy(ignore_class=0),
-        metrics=[MaskedAccuracy(ignore_class=0)],
-        jit_compile=args.jit_compile,
-    )
+    with _common.scope():  # the --strategy: variables on every replica
+        model = build_token_classifier(
+            vocabulary_size=len(vocabularies["word"]),
+            num_tags=len(tag_names),
+            sequence_length=sequence_length,
+            embedding_dim=args.embedding_dim,
+            num_heads=args.num_heads,
+            num_layers=args.num_layers,
+            intermediate_dim=args.intermediate_dim,
+            dropout=args.dropout,
+            norm_first=args.norm_first,
+            feature_vocabulary_sizes={name: len(vocabularies[name]) for name in names},
+            scale_feature_embeddings=args.scale_feature_embeddings,
+            char_ngram_buckets=args.char_ngram_buckets or None,
+        )
+        model.summary()
+        model.compile(
+            optimizer=_common.make_optimizer(
+                args, decay_steps=steps if args.cosine_decay else None
+            ),
+            loss=MaskedSparseCategoricalCrossentropy(ignore_class=0),
+            metrics=[MaskedAccuracy(ignore_class=0)],
+            jit_compile=args.jit_compile,
+        )
 
     # Train, with word dropout and entity tags weighted up.
     weights = np.where(y_fit > tag_names.index("O"), args.entity_weight, 1.0).astype("float32")

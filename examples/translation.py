@@ -56,6 +56,12 @@ def parse_args(argv=None):
         help="longest source or target in tokens (lengths: the longest training sentence for "
         "characters, the 99th percentile for words)",
     )
+    data.add_argument(
+        "--long-texts",
+        choices=("warn", "error"),
+        default="warn",
+        help="sentences longer than those lengths are cut: say so (warn) or stop (error)",
+    )
     data.add_argument("--test-size", type=float, default=0.1, help="fraction held out for test")
     data.add_argument(
         "--validation-size", type=float, default=0.1, help="fraction of training for validation"
@@ -153,6 +159,12 @@ def main(argv=None):
     target_vectorizer = text.make_text_vectorizer(
         train_tokens, max_tokens=args.max_tokens, sequence_length=target_length, standardize=None
     )
+    for name, texts, vectorizer in (
+        ("training sources", train_src, source_vectorizer),
+        ("test sources", test_src, source_vectorizer),
+        ("training targets", train_tokens, target_vectorizer),
+    ):
+        text.check_sequence_lengths(texts, vectorizer, on_long=args.long_texts, name=name)
     print(
         f"{len(train_src)} train, {len(val_src)} validation, {len(test_src)} test pairs; "
         f"{split} tokens; source {source_vectorizer.vocabulary_size()} tokens x {source_length}, "
@@ -168,26 +180,27 @@ def main(argv=None):
         return inputs, target_ids[:, 1:].astype("int32")
 
     # Model.
-    model = build_seq2seq(
-        source_vectorizer.vocabulary_size(),
-        target_vectorizer.vocabulary_size(),
-        source_length=source_length,
-        target_length=target_length - 1,
-        embedding_dim=args.embedding_dim,
-        num_heads=args.num_heads,
-        num_encoder_layers=args.num_layers,
-        num_decoder_layers=args.num_layers,
-        intermediate_dim=args.intermediate_dim,
-        dropout=args.dropout,
-        norm_first=args.norm_first,
-    )
-    model.summary()
-    model.compile(
-        optimizer=_common.make_optimizer(args),
-        loss=MaskedSparseCategoricalCrossentropy(label_smoothing=args.label_smoothing),
-        metrics=[MaskedAccuracy()],
-        jit_compile=args.jit_compile,
-    )
+    with _common.scope():  # the --strategy: variables on every replica
+        model = build_seq2seq(
+            source_vectorizer.vocabulary_size(),
+            target_vectorizer.vocabulary_size(),
+            source_length=source_length,
+            target_length=target_length - 1,
+            embedding_dim=args.embedding_dim,
+            num_heads=args.num_heads,
+            num_encoder_layers=args.num_layers,
+            num_decoder_layers=args.num_layers,
+            intermediate_dim=args.intermediate_dim,
+            dropout=args.dropout,
+            norm_first=args.norm_first,
+        )
+        model.summary()
+        model.compile(
+            optimizer=_common.make_optimizer(args),
+            loss=MaskedSparseCategoricalCrossentropy(label_smoothing=args.label_smoothing),
+            metrics=[MaskedAccuracy()],
+            jit_compile=args.jit_compile,
+        )
 
     # Train.
     budget = TimeBudget(args.max_train_seconds)

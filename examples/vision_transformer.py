@@ -67,25 +67,26 @@ def main(argv=None):
     print(f"Pixel logistic regression baseline test accuracy: {baseline_accuracy:.4f}")
 
     # Model.
-    model = build_vision_transformer(
-        image_size=8,
-        patch_size=args.patch_size,
-        num_classes=10,
-        num_channels=1,
-        embedding_dim=args.embedding_dim,
-        num_heads=args.num_heads,
-        num_layers=args.num_layers,
-        intermediate_dim=args.intermediate_dim,
-        dropout=args.dropout,
-        norm_first=args.norm_first,
-    )
-    model.summary()
-    model.compile(
-        optimizer=_common.make_optimizer(args, weight_decay=args.weight_decay),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-        jit_compile=args.jit_compile,
-    )
+    with _common.scope():  # the --strategy: variables on every replica
+        model = build_vision_transformer(
+            image_size=8,
+            patch_size=args.patch_size,
+            num_classes=10,
+            num_channels=1,
+            embedding_dim=args.embedding_dim,
+            num_heads=args.num_heads,
+            num_layers=args.num_layers,
+            intermediate_dim=args.intermediate_dim,
+            dropout=args.dropout,
+            norm_first=args.norm_first,
+        )
+        model.summary()
+        model.compile(
+            optimizer=_common.make_optimizer(args, weight_decay=args.weight_decay),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+            jit_compile=args.jit_compile,
+        )
 
     # Train.
     _, seconds = _common.fit(model, args, x_train, y_train, validation_data=(x_val, y_val))

@@ -39,7 +39,6 @@ from pathlib import Path  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from transformer_keras import distribute  # noqa: E402
 from transformer_keras.models import build_text_classifier  # noqa: E402
@@ -60,12 +59,6 @@ def parse_args(argv=None):
     parser.add_argument("--learning-rate", type=float, default=1e-2, help="Adam learning rate")
     parser.add_argument(
         "--sleep-per-batch", type=float, default=0.0, help="seconds to sleep after each batch"
-    )
-    parser.add_argument(
-        "--logical-cpus",
-        type=int,
-        default=0,
-        help="split the CPU into this many logical devices before TensorFlow starts",
     )
     distribute.add_distribution_arguments(parser)
     return parser.parse_args(argv)
@@ -136,11 +129,6 @@ def build_model():
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.logical_cpus:
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus
-        )
     strategy = distribute.setup_from_args(args)
     keras.utils.set_random_seed(args.seed)
     args.output_dir.mkdir(parents=True, exist_ok=True)

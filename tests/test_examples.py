@@ -36,6 +36,10 @@ COMMON_OPTIONS = (
     "--jit-compile",
     "--tensorboard",
     "--smoke",
+    "--strategy",
+    "--logical-cpus",
+    "--mixed-precision",
+    "--deterministic",
 )
 
 
@@ -118,6 +122,25 @@ def test_text_classification(tmp_path):
     assert not (tmp_path / "backup").exists()  # removed once training completed
 
 
+def test_text_classification_under_mirrored_strategy_and_bfloat16(tmp_path):
+    out = run_smoke(
+        "text_classification",
+        tmp_path,
+        *("--strategy", "mirrored", "--logical-cpus", "2", "--mixed-precision", "bfloat16"),
+    )
+    assert "Strategy: MirroredStrategy with 2 replica(s); dtype policy mixed_bfloat16" in out
+    figures = results(tmp_path)
+    assert 0.0 <= figures["transformer_accuracy"] <= 1.0
+    assert_files(tmp_path, "results.json", "saved_model")
+
+
+def test_vision_transformer_with_float16_and_loss_scaling(tmp_path):
+    out = run_smoke("vision_transformer", tmp_path, "--mixed-precision", "float16")
+    assert "dtype policy mixed_float16" in out
+    assert "Loss scaling: LossScaleOptimizer" in out
+    assert 0.0 <= results(tmp_path)["test_accuracy"] <= 1.0
+
+
 def test_text_classification_reads_a_csv_file(tmp_path):
     rows = ["text,label"] + [
         f"{'great lovely' if i % 2 else 'awful dull'} film number {i},{'pos' if i % 2 else 'neg'}"
@@ -129,6 +152,36 @@ def test_text_classification_reads_a_csv_file(tmp_path):
     assert "Data: " in out and "reviews.csv" in out
     assert "classes ['neg', 'pos']" in out
     assert_files(tmp_path / "run", "results.json", "saved_model")
+
+
+def test_text_classification_reports_texts_longer_than_the_sequence_length(tmp_path):
+    rows = ["text,label"] + [f"{'good' if i % 2 else 'bad'} film {i},{i % 2}" for i in range(40)]
+    rows.append("a very long review that goes on and on about the film,1")
+    data = tmp_path / "reviews.csv"
+    data.write_text("\n".join(rows) + "\n")
+    options = ("--data", str(data), "--sequence-length", "4", "--test-size", "0.5")
+    command = [sys.executable, str(EXAMPLES / "text_classification.py"), "--smoke", *options]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
+    warned = subprocess.run(
+        [*command, "--output-dir", str(tmp_path / "warn")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert warned.returncode == 0, warned.stderr[-3000:]
+    assert "texts have more than 4 tokens (the longest 12" in warned.stderr
+    stopped = subprocess.run(
+        [*command, "--output-dir", str(tmp_path / "error"), "--long-texts", "error"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert stopped.returncode != 0
+    assert "ValueError: 1 of" in stopped.stderr and "the longest 12" in stopped.stderr
 
 
 def test_translation(tmp_path):

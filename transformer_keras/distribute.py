@@ -66,6 +66,7 @@ __all__ = [
     "per_replica_batch_size",
     "set_mixed_precision",
     "setup_from_args",
+    "split_cpu",
     "with_data_sharding",
 ]
 
@@ -612,8 +613,29 @@ def enable_determinism(seed):
 # --------------------------------------------------------------------------------------------
 
 
+def split_cpu(num_devices):
+    """Splits the CPU into `num_devices` logical devices, to try a `MirroredStrategy` (and
+    test distributed code) on a machine without accelerators.
+
+    Must run before TensorFlow initialises its devices (before any TensorFlow operation).
+
+    Args:
+        num_devices: int >= 1, the number of logical CPU devices.
+
+    Raises:
+        ValueError: `num_devices` is not a positive int.
+        RuntimeError: TensorFlow has already initialised its devices.
+    """
+    _check_positive_int("num_devices", num_devices)
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * num_devices
+    )
+
+
 def add_distribution_arguments(parser):
-    """Adds ``--strategy``, ``--tpu``, ``--mixed-precision`` and ``--deterministic``.
+    """Adds ``--strategy``, ``--tpu``, ``--logical-cpus``, ``--mixed-precision`` and
+    ``--deterministic``.
 
     Args:
         parser: an `argparse.ArgumentParser`.
@@ -641,6 +663,13 @@ def add_distribution_arguments(parser):
         "TPU_NAME or the local TPU)",
     )
     group.add_argument(
+        "--logical-cpus",
+        type=int,
+        default=0,
+        help="split the CPU into this many logical devices first, so that --strategy mirrored "
+        "has several replicas without GPUs (for trying distributed training; 0: no split)",
+    )
+    group.add_argument(
         "--mixed-precision",
         choices=("none", "bfloat16", "float16"),
         default="none",
@@ -658,9 +687,10 @@ def add_distribution_arguments(parser):
 def setup_from_args(args):
     """Applies the options of `add_distribution_arguments`; returns the strategy.
 
-    Creates the strategy first (a multi-worker strategy must exist before TensorFlow runs any
-    operation), then sets the mixed-precision policy and, with ``--deterministic``, seeds with
-    ``args.seed`` (0 if absent) and enables deterministic ops. When `args` has a
+    Splits the CPU first with ``--logical-cpus``, creates the strategy (a multi-worker
+    strategy must exist before TensorFlow runs any operation), then sets the mixed-precision
+    policy and, with ``--deterministic``, seeds with ``args.seed`` (0 if absent) and enables
+    deterministic ops. When `args` has a
     ``batch_size``, checks that it divides over the replicas. Build and compile the model inside
     ``strategy.scope()``.
 
@@ -681,6 +711,8 @@ def setup_from_args(args):
                 f"`args` has no `{name}`: add the options with add_distribution_arguments. "
                 f"Received: args={args!r}"
             )
+    if getattr(args, "logical_cpus", 0):
+        split_cpu(args.logical_cpus)
     strategy = get_strategy(args.strategy, tpu=getattr(args, "tpu", None))
     set_mixed_precision(args.mixed_precision)
     if args.deterministic:
