@@ -7,6 +7,7 @@ greedy and beam search re-run the full functional model on the whole prefix at e
 
 import collections
 import re
+import warnings
 
 import keras
 import numpy as np
@@ -19,10 +20,12 @@ from transformer_keras.text import (
     ClassNameLookup,
     Translator,
     build_end_to_end_classifier,
+    check_sequence_lengths,
     decode_graph,
     ids_to_texts,
     ids_to_texts_graph,
     make_text_vectorizer,
+    sequence_lengths,
 )
 from transformer_keras.training import MaskedSparseCategoricalCrossentropy
 
@@ -483,3 +486,36 @@ def test_translator_rejects_bad_arguments(date_translation):
         decode_graph(model, np.ones((1, 8), "int32"), 4, 2, 3, strategy="beam", num_beams=20)
     with pytest.raises(ValueError, match="start_token_id=0"):
         decode_graph(model, np.ones((1, 8), "int32"), 4, 0, 3)
+
+
+# ----------------------------------------------------------------------------- long texts
+
+
+def test_sequence_lengths_count_tokens_before_cutting():
+    vectorizer = make_text_vectorizer(["a b c", "Hello, world!"], sequence_length=2)
+    counts = sequence_lengths(["a b c d", "", "  ", "Hello, world! x"], vectorizer)
+    assert counts.tolist() == [4, 0, 0, 3]
+    # The count is what the vectorizer emits without an output length: ids of the first two.
+    vocabulary = vectorizer.get_vocabulary()
+    expected = [vocabulary.index("a"), vocabulary.index("b")]
+    np.testing.assert_array_equal(vectorizer(["a b c d"]).numpy(), [expected])
+    characters = make_text_vectorizer(["abc"], sequence_length=2, split="character")
+    assert sequence_lengths(["abcd"], characters).tolist() == [4]
+    bigrams = make_text_vectorizer(["a b c"], sequence_length=2, ngrams=2)
+    assert sequence_lengths(["a b c"], bigrams).tolist() == [5]  # 3 words + 2 bigrams
+    assert sequence_lengths([], vectorizer).shape == (0,)
+
+
+def test_check_sequence_lengths_warns_or_raises_on_texts_that_are_cut():
+    vectorizer = make_text_vectorizer(["a b c"], sequence_length=2)
+    with pytest.warns(UserWarning, match=r"1 of 3 test texts have more than 2 tokens"):
+        counts = check_sequence_lengths(["a", "a b c d", "b c"], vectorizer, name="test texts")
+    assert counts.tolist() == [1, 4, 2]
+    with pytest.raises(ValueError, match="the longest 4"):
+        check_sequence_lengths(["a b c d"], vectorizer, on_long="error")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_sequence_lengths(["a b", "c"], vectorizer)  # nothing is cut: no warning
+        check_sequence_lengths(["a b c d"], vectorizer, on_long="ignore")
+    with pytest.raises(ValueError, match="on_long"):
+        check_sequence_lengths(["a"], vectorizer, on_long="truncate")

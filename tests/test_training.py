@@ -128,6 +128,24 @@ def test_loss_from_probabilities_and_rank_one_labels():
     np.testing.assert_allclose(float(loss(labels[:, None], probs)), expected, rtol=1e-5)
 
 
+@pytest.mark.parametrize("bad_label", [VOCAB, VOCAB + 3, -1])
+@pytest.mark.parametrize("ignore_class", [0, None])
+def test_loss_is_nan_for_a_label_out_of_range(bad_label, ignore_class, xla):
+    labels = np.array([[3, 2, 0], [1, 4, 0]])
+    logits = np.random.default_rng(3).normal(size=(2, 3, VOCAB)).astype("float32")
+    loss = MaskedSparseCategoricalCrossentropy(ignore_class=ignore_class)
+    assert np.isfinite(float(loss(labels, logits)))
+    labels[1, 1] = bad_label
+    assert np.isnan(float(loss(labels, logits)))
+    assert np.isnan(float(xla(lambda y, p: loss(y, p))(labels, logits)))
+    per_token = keras.ops.convert_to_numpy(
+        MaskedSparseCategoricalCrossentropy(ignore_class=ignore_class, reduction="none")(
+            labels, logits
+        )
+    )
+    assert np.isnan(per_token[1, 1]) and np.isfinite(np.delete(per_token.ravel(), 4)).all()
+
+
 def test_loss_ignores_logits_at_padding():
     rng = np.random.default_rng(2)
     labels = padded_batch(rng, min_len=2)

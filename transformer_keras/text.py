@@ -14,6 +14,7 @@ around them so that a saved model needs no Python preprocessing:
 """
 
 import numbers
+import warnings
 
 import keras
 import numpy as np
@@ -175,6 +176,92 @@ def make_text_vectorizer(
     )
     vectorizer.adapt(texts)
     return vectorizer
+
+
+LONG_TEXT_CHOICES = ("warn", "error", "ignore")
+
+
+def sequence_lengths(texts, vectorizer):
+    """Number of tokens of each text as `vectorizer` splits it, before padding or cutting.
+
+    Uses the vectorizer's own standardization, split and n-grams, so the count is what the
+    vectorizer would emit with no `output_sequence_length`.
+
+    Args:
+        texts: list of strings.
+        vectorizer: a `keras.layers.TextVectorization` (from `make_text_vectorizer`).
+
+    Returns:
+        An int array `(len(texts),)`.
+
+    Example:
+
+    >>> vectorizer = make_text_vectorizer(["a b c"], sequence_length=2)
+    >>> sequence_lengths(["a b c d", "", "b"], vectorizer).tolist()
+    [4, 0, 1]
+    """
+    _check_vectorizer("vectorizer", vectorizer)
+    texts = _check_string_list("texts", texts, allow_empty=True)
+    config = vectorizer.get_config()
+    config.update(
+        name=f"{vectorizer.name}_counter",
+        max_tokens=None,
+        output_mode="int",
+        output_sequence_length=None,
+        pad_to_max_tokens=False,
+        ragged=True,
+        vocabulary=["[count]"],  # any vocabulary: only the number of tokens is used
+        idf_weights=None,
+    )
+    config.pop("vocabulary_size", None)
+    counter = keras.layers.TextVectorization.from_config(config)
+    if not texts:
+        return np.zeros((0,), dtype="int64")
+    return counter(tf.constant(texts, dtype=tf.string)).row_lengths().numpy()
+
+
+def check_sequence_lengths(texts, vectorizer, on_long="warn", name="texts"):
+    """Reports texts with more tokens than the vectorizer's output length, which it cuts.
+
+    A `TextVectorization` with an `output_sequence_length` silently keeps only the first
+    tokens of a longer text. Call this on the texts you train, evaluate or predict on, to be
+    told (`on_long="warn"`, the default) or stopped (`"error"`).
+
+    Args:
+        texts: list of strings.
+        vectorizer: a `keras.layers.TextVectorization` with an `output_sequence_length`.
+        on_long: `"warn"` (a `UserWarning` naming how many texts are cut), `"error"` (a
+            `ValueError`) or `"ignore"`.
+        name: what the texts are, for the message (e.g. `"test texts"`).
+
+    Returns:
+        The token counts, an int array `(len(texts),)` (see `sequence_lengths`).
+
+    Raises:
+        ValueError: with `on_long="error"`, when a text is longer; or bad arguments.
+    """
+    if on_long not in LONG_TEXT_CHOICES:
+        raise ValueError(
+            f"`on_long` must be one of {LONG_TEXT_CHOICES}. Received: on_long={on_long!r}"
+        )
+    length = vectorizer.get_config().get("output_sequence_length")
+    lengths = sequence_lengths(texts, vectorizer)
+    if length is None or on_long == "ignore":
+        return lengths
+    long = lengths > length
+    if long.any():
+        first = int(np.argmax(long))
+        message = (
+            f"{int(long.sum())} of {len(lengths)} {name} have more than {length} tokens "
+            f"(the longest {int(lengths.max())}; the first is #{first}: "
+            f"{texts[first][:60]!r}...); the vectorizer keeps their first {length} tokens."
+        )
+        if on_long == "error":
+            raise ValueError(
+                message + " Raise the sequence length or shorten the texts (or warn instead)."
+            )
+        warnings.warn(message, UserWarning, stacklevel=2)
+    return lengths
 
 
 # --------------------------------------------------------------------------------------------

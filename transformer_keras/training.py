@@ -155,6 +155,10 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
     ``(batch, length)``) weights the tokens; the mean then divides by the sum of the weights
     of the real tokens.
 
+    A label outside ``[0, vocab)`` (other than `ignore_class`) makes the loss NaN, instead of
+    the silent 0 that its all-zero one-hot would give: a compiled graph cannot raise on every
+    backend, and a NaN loss cannot be missed (`keras.callbacks.TerminateOnNaN` stops there).
+
     Note that `model.evaluate` and the ``loss`` reported by `fit` average this per-batch
     value over batches weighted by batch size, as Keras does for every loss; only a single
     batch gives exactly the token mean over the whole data set.
@@ -232,6 +236,10 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
         if self.label_smoothing:
             uniform = -ops.mean(log_probs, axis=-1)
             nll = (1.0 - self.label_smoothing) * nll + self.label_smoothing * uniform
+        # A label outside [0, vocab) would select no class (one_hot of it is all zeros) and
+        # give a loss of 0: make it NaN instead, loud in every backend and under XLA.
+        in_range = ops.logical_and(ops.greater_equal(y_true, 0), ops.less(y_true, vocab))
+        nll = ops.where(in_range, nll, ops.full_like(nll, float("nan")))
         if real is not None:
             nll = ops.where(real, nll, ops.zeros_like(nll))
         return nll
