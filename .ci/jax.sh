@@ -9,11 +9,12 @@ PYTHON=${PYTHON:-python3}
 VENV=.venv-jax
 STAMP=$VENV/.installed
 
-if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ "$0" -nt "$STAMP" ]; then
     test -x "$VENV/bin/python" || "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet \
-        jax jaxlib keras numpy scikit-learn pytest pytest-xdist hypothesis
+        "jax==0.10.2" "jaxlib==0.10.2" "keras==3.15.1" numpy scikit-learn pytest pytest-xdist \
+        hypothesis
     # --no-deps: the package's dependency list names tensorflow, which this run must not need.
     "$VENV/bin/python" -m pip install --quiet --no-deps -e .
     touch "$STAMP"
