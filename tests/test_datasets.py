@@ -458,13 +458,34 @@ def test_download_and_extract_with_real_get_file(monkeypatch, tmp_path):
         )
     )
     url = archive.as_uri()
-    info = dataclasses.replace(DATASETS["sst2"], urls={"train": url, "dev": url})
+    # Made-up files: without the real files' checksums.
+    info = dataclasses.replace(DATASETS["sst2"], urls={"train": url, "dev": url}, file_sha256={})
     monkeypatch.setitem(DATASETS, "sst2", info)
     cache = tmp_path / "cache"
     assert load_dataset("sst2", cache_dir=cache) == (["fun", "dull"], ["1", "0"])
     assert (cache / "datasets" / "sst2" / "SST-2.zip").exists()
     archive.unlink()  # the second call uses the cached, already extracted copy
     assert load_dataset("sst2", "dev", cache_dir=cache) == (["ok"], ["1"])
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+def test_extracted_files_are_checked_against_their_known_checksums(monkeypatch, tmp_path, tampered):
+    dev = (_shared("sst2") / "dev.tsv").read_text(encoding="utf-8")
+    if tampered:
+        dev = dev.replace("\t1\n", "\t0\n", 1)  # one label flipped
+    archive = tmp_path / "server" / "SST-2.zip"
+    archive.parent.mkdir()
+    archive.write_bytes(_zip_bytes({"SST-2/dev.tsv": dev}))
+    url = archive.as_uri()
+    monkeypatch.setitem(
+        DATASETS, "sst2", dataclasses.replace(DATASETS["sst2"], urls={"train": url, "dev": url})
+    )
+    if not tampered:
+        texts, labels = load_dataset("sst2", "dev", cache_dir=tmp_path / "cache")
+        assert len(texts) == 872 and set(labels) == {"0", "1"}
+        return
+    with pytest.raises(DatasetUnavailableError, match=r"dev\.tsv.*has sha256 .* but 54a9c12c"):
+        load_dataset("sst2", "dev", cache_dir=tmp_path / "cache")
 
 
 def test_download_tarball_and_checksum(monkeypatch, tmp_path):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import hashlib
 import io
 import os
 import random
@@ -663,6 +664,8 @@ class DatasetInfo:
         files: For each split, the path of its file (or, for IMDB, folder) inside the archive or
             inside a local `data_dir`.
         sha256: Known sha256 checksums of downloads, by URL (checked by `keras.utils.get_file`).
+        file_sha256: Known sha256 checksums of files inside a downloaded archive, by their path
+            in `files` (checked after extraction), for archives whose own checksum is unknown.
         labels: The labels of a classification set, else an empty tuple.
         license: The license terms, as far as they are known.
         homepage: Where the data set is described.
@@ -682,6 +685,7 @@ class DatasetInfo:
     urls: Mapping[str, str]
     files: Mapping[str, str]
     sha256: Mapping[str, str] = field(default_factory=dict)
+    file_sha256: Mapping[str, str] = field(default_factory=dict)
     labels: tuple[str, ...] = ()
     license: str = ""
     homepage: str = ""
@@ -707,8 +711,11 @@ DATASETS: dict[str, DatasetInfo] = {
         splits=("train", "dev"),
         urls={"train": _SST2_URL, "dev": _SST2_URL},
         files={"train": "SST-2/train.tsv", "dev": "SST-2/dev.tsv"},
-        # No checksum: the known sha256 values are of the extracted train.tsv (48eac263...) and
-        # dev.tsv (54a9c12c...), not of the zip archive that get_file downloads.
+        # The zip's checksum is not known; its extracted files' are (as in shared/datasets/sst2).
+        file_sha256={
+            "SST-2/train.tsv": "48eac26399f8456935f81dd9e3a745c1430adb6c62e233ccfe22db4a0d15d1d1",
+            "SST-2/dev.tsv": "54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0",
+        },
         labels=("0", "1"),
         license="No explicit license (research use); cite Socher et al. 2013 and GLUE.",
         homepage="https://gluebenchmark.com/tasks",
@@ -758,8 +765,10 @@ DATASETS: dict[str, DatasetInfo] = {
         splits=("train",),
         urls={"train": _SMS_URL},
         files={"train": "SMSSpamCollection"},
-        # No checksum: the known sha256 (7d039a24...) is of the extracted SMSSpamCollection file,
-        # not of the UCI zip archive that get_file downloads.
+        # The UCI zip's checksum is not known; the extracted file's is.
+        file_sha256={
+            "SMSSpamCollection": "7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d"
+        },
         labels=("ham", "spam"),
         license="Free with attribution (UCI lists CC BY 4.0); cite Almeida et al. 2011.",
         homepage="https://archive.ics.uci.edu/dataset/228/sms+spam+collection",
@@ -892,7 +901,28 @@ def _download(info: DatasetInfo, split: str, cache_dir: PathLike | None) -> Path
             f"the archive {downloaded} downloaded from {url} could not be extracted ({err}); "
             "delete it and try again, or pass data_dir= a folder holding the extracted files"
         ) from err
+    _check_file_sha256(info, split, downloaded.parent)
     return downloaded.parent
+
+
+def _check_file_sha256(info: DatasetInfo, split: str, root: Path) -> None:
+    """Checks the known checksum of the split's file extracted from a download."""
+    relative = info.files[split]
+    expected = info.file_sha256.get(relative)
+    path = root / relative
+    if expected is None or not path.is_file():
+        return
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise DatasetUnavailableError(
+            f"{path}, extracted from the {info.name!r} download, has sha256 "
+            f"{digest.hexdigest()} but {expected} was expected: the download is damaged or the "
+            f"file changed upstream. Delete {root} and try again, or pass data_dir= a folder "
+            f"holding a copy you trust."
+        )
 
 
 def _imdb_sort_key(path: Path) -> tuple[int, str]:
