@@ -472,3 +472,10 @@ def test_keras_archive_resumes_training_exactly(tmp_path):
     for ours, theirs in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_allclose(theirs, ours, atol=1e-6)
     assert int(loaded.optimizer.iterations) == 3
+
+
+def test_export_saved_model_names_the_backend_it_needs(classifier, tmp_path, monkeypatch):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(ValueError, match="needs the TensorFlow backend.*'jax'"):
+        export_saved_model(classifier[0], tmp_path / "saved_model")
+    assert not (tmp_path / "saved_model").exists()

@@ -190,6 +190,12 @@ def export_saved_model(model, path, signatures=None, overwrite=True, verbose=Fal
     """
     from transformer_keras.text import Translator
 
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            "export_saved_model needs the TensorFlow backend (KERAS_BACKEND=tensorflow): a "
+            f"SavedModel is a TensorFlow format. The Keras backend is {keras.backend.backend()!r}; "
+            "save a .keras file with save_keras, which loads on every backend."
+        )
     if isinstance(path, (str, os.PathLike)):
         path = os.fspath(path)
     else:
