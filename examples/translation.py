@@ -70,6 +70,12 @@ def parse_args(argv=None):
         parser, embedding_dim=64, num_heads=4, num_layers=2, dropout=0.1, learning_rate=1e-3
     )
     model.add_argument("--label-smoothing", type=float, default=0.1, help="the paper's epsilon_ls")
+    model.add_argument(
+        "--positional",
+        choices=("sinusoidal", "learned"),
+        default="sinusoidal",
+        help="position encoding: the paper's fixed sinusoids or a learned table",
+    )
     decoding = parser.add_argument_group("decoding and budget")
     decoding.add_argument("--num-beams", type=int, default=4, help="beam width")
     decoding.add_argument(
@@ -193,6 +199,7 @@ def main(argv=None):
             intermediate_dim=args.intermediate_dim,
             dropout=args.dropout,
             norm_first=args.norm_first,
+            positional=args.positional,
         )
         model.summary()
         model.compile(
