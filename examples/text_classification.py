@@ -63,6 +63,20 @@ def parse_args(argv=None):
     data.add_argument(
         "--validation-size", type=float, default=0.1, help="fraction of training for validation"
     )
+    data.add_argument(
+        "--validation-from",
+        choices=("random", "unseen-sentences"),
+        default="random",
+        help="validation examples: a random part of the training rows, or (for data whose rows "
+        "include phrases of longer rows, as SST-2's) rows of at least --sentence-tokens tokens, "
+        "with every training row that is a phrase of one of them removed from training",
+    )
+    data.add_argument(
+        "--sentence-tokens",
+        type=int,
+        default=15,
+        help="--validation-from unseen-sentences: the shortest row that counts as a sentence",
+    )
     model = _common.add_model_options(
         parser, embedding_dim=64, num_heads=4, num_layers=2, dropout=0.1, learning_rate=1e-3
     )
@@ -142,6 +156,41 @@ def load_data(args):
     return texts, labels, test_texts, test_labels
 
 
+def split_unseen_sentences(texts, labels, fraction, min_tokens, seed):
+    """Validation rows that training never sees, even in part.
+
+    Picks `fraction` of the rows with at least `min_tokens` tokens as validation, then drops
+    from training every row whose tokens occur as a contiguous span of a validation row (its
+    phrases, and its duplicates). Returns `(train_texts, val_texts, train_labels, val_labels)`.
+    """
+    tokens = [tuple(t.split()) for t in texts]
+    candidates = [i for i, row in enumerate(tokens) if len(row) >= min_tokens]
+    if not candidates:
+        raise ValueError(f"no training row has {min_tokens} tokens or more (--sentence-tokens)")
+    rng = np.random.default_rng(seed)
+    count = max(1, round(fraction * len(candidates)))
+    validation = set(rng.choice(candidates, size=count, replace=False).tolist())
+    spans = {
+        row[start:end]
+        for row in (tokens[i] for i in validation)
+        for start in range(len(row))
+        for end in range(start + 1, len(row) + 1)
+    }
+    train = [i for i in range(len(texts)) if i not in validation and tokens[i] not in spans]
+    dropped = len(texts) - len(validation) - len(train)
+    print(
+        f"Validation: {len(validation)} rows of >= {min_tokens} tokens; {dropped} training rows "
+        "that are phrases of them left out of training"
+    )
+    order = sorted(validation)
+    return (
+        [texts[i] for i in train],
+        [texts[i] for i in order],
+        [labels[i] for i in train],
+        [labels[i] for i in order],
+    )
+
+
 def main(argv=None):
     started = time.perf_counter()
     args = _common.start(
@@ -158,9 +207,14 @@ def main(argv=None):
     train_texts, train_labels, test_texts, test_labels = load_data(args)
     y_train, class_names = datasets.encode_labels(train_labels)
     y_test, _ = datasets.encode_labels(test_labels, class_names)
-    train_texts, val_texts, y_train, y_val = datasets.train_test_split_lists(
-        train_texts, y_train, test_size=args.validation_size, seed=args.seed, stratify=y_train
-    )
+    if args.validation_from == "unseen-sentences":
+        train_texts, val_texts, y_train, y_val = split_unseen_sentences(
+            train_texts, y_train, args.validation_size, args.sentence_tokens, args.seed
+        )
+    else:
+        train_texts, val_texts, y_train, y_val = datasets.train_test_split_lists(
+            train_texts, y_train, test_size=args.validation_size, seed=args.seed, stratify=y_train
+        )
     y_train, y_val = np.asarray(y_train), np.asarray(y_val)
     print(
         f"{len(train_texts)} train, {len(val_texts)} validation, {len(test_texts)} test "

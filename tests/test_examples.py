@@ -141,6 +141,26 @@ def test_vision_transformer_with_float16_and_loss_scaling(tmp_path):
     assert 0.0 <= results(tmp_path)["test_accuracy"] <= 1.0
 
 
+def test_unseen_sentence_validation_keeps_its_phrases_out_of_training(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    module = importlib.import_module("text_classification")
+    sentences = [f"s{i} w{i} x{i} y{i} z{i}" for i in range(10)]  # 5 tokens each
+    phrases = [f"w{i} x{i}" for i in range(10)] + [f"x{i} y{i} z{i}" for i in range(10)]
+    other = ["w1 z1", "s2 x2"]  # words of a sentence, not a contiguous span of it
+    texts = sentences + phrases + other
+    labels = list(range(len(texts)))
+    train, val, y_train, y_val = module.split_unseen_sentences(texts, labels, 0.3, 5, seed=0)
+    assert len(val) == 3 and set(val) <= set(sentences)
+    assert [texts[i] for i in y_val] == val and [texts[i] for i in y_train] == train
+    for sentence in val:
+        i = sentence.split()[0][1:]
+        assert f"w{i} x{i}" not in train and f"x{i} y{i} z{i}" not in train
+    assert set(other) <= set(train)
+    assert len(train) == len(texts) - 3 - 6
+    with pytest.raises(ValueError, match="--sentence-tokens"):
+        module.split_unseen_sentences(texts, labels, 0.3, 6, seed=0)
+
+
 def test_text_classification_reads_a_csv_file(tmp_path):
     rows = ["text,label"] + [
         f"{'great lovely' if i % 2 else 'awful dull'} film number {i},{'pos' if i % 2 else 'neg'}"
