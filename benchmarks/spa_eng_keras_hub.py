@@ -36,7 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import re  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 import unicodedata  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -49,11 +49,14 @@ from transformer_keras import datasets, text  # noqa: E402
 from transformer_keras.training import (  # noqa: E402
     MaskedAccuracy,
     MaskedSparseCategoricalCrossentropy,
+    TimeBudget,
 )
 
+# The example scripts' own tokenization, lengths and batches, so that only the model differs.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+import _common  # noqa: E402
+
 START, END = "[start]", "[end]"
-# Punctuation marks that become separate target tokens, as in examples/_common.py.
-TARGET_PUNCTUATION = re.compile(r"([^\w\s'\[\]-])")
 
 
 def parse_args(argv=None):
@@ -122,7 +125,7 @@ def parse_args(argv=None):
 
 def target_tokens(sentence):
     """Lower-cased words and punctuation marks, space-separated ("¿Qué?" -> "¿ qué ?")."""
-    return " ".join(TARGET_PUNCTUATION.sub(r" \1 ", sentence.lower()).split())
+    return _common.target_tokens(sentence, character=False)
 
 
 def with_start_end(sentences):
@@ -133,12 +136,6 @@ def strip_punctuation(sentence):
     """Drops every Unicode punctuation character (categories P*) and extra spaces."""
     kept = "".join(c for c in sentence if not unicodedata.category(c).startswith("P"))
     return " ".join(kept.split())
-
-
-def length_for(texts, cap, quantile=99):
-    """Tokens covering `quantile`% of the whitespace-split `texts`, at most `cap`."""
-    lengths = [len(t.split()) for t in texts]
-    return int(max(2, min(cap, np.ceil(np.percentile(lengths, quantile)))))
 
 
 def bleu_scores(hypotheses, references):
@@ -204,29 +201,6 @@ def build_peer(args, source_vocabulary, target_vocabulary, source_length, target
     )
 
 
-class TimeBudget(keras.callbacks.Callback):
-    """Stops training once `seconds` of wall time have passed or after `steps` updates (checked
-    after every batch); `None` or 0 means no limit."""
-
-    def __init__(self, seconds, steps=None):
-        super().__init__()
-        self.seconds = seconds
-        self.steps = steps
-        self.started = None
-        self.stopped_early = False
-        self.batches = 0
-
-    def on_train_begin(self, logs=None):
-        self.started = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.batches += 1
-        out_of_time = self.seconds and time.perf_counter() - self.started > self.seconds
-        if out_of_time or (self.steps and self.batches >= self.steps):
-            self.stopped_early = True
-            self.model.stop_training = True
-
-
 def greedy_decode(model, source_ids, target_vectorizer, target_length, batch_size=250):
     """Greedy search: re-runs the model on the tokens so far, one new token a step."""
     import tensorflow as tf
@@ -266,8 +240,8 @@ def greedy_decode(model, source_ids, target_vectorizer, target_length, batch_siz
 def train_peer(args, train, validation, test):
     train_src, train_tgt = train
     train_tokens = with_start_end(train_tgt)
-    source_length = length_for(train_src, args.max_length)
-    target_length = length_for(train_tokens, args.max_length + 2)
+    source_length = _common.sequence_length_for(train_src, args.max_length)
+    target_length = _common.sequence_length_for(train_tokens, args.max_length + 2)
     source_vectorizer = text.make_text_vectorizer(
         train_src,
         max_tokens=args.max_tokens,
@@ -284,12 +258,9 @@ def train_peer(args, train, validation, test):
     )
 
     def make_batch(src, tgt):
-        target_ids = np.asarray(target_vectorizer(with_start_end(tgt)))
-        inputs = {
-            "encoder_tokens": np.asarray(source_vectorizer(src), dtype="int32"),
-            "decoder_tokens": target_ids[:, :-1].astype("int32"),
-        }
-        return inputs, target_ids[:, 1:].astype("int32")
+        return _common.teacher_forcing_batch(
+            source_vectorizer, target_vectorizer, src, with_start_end(tgt)
+        )
 
     model = build_peer(
         args,
@@ -305,7 +276,7 @@ def train_peer(args, train, validation, test):
         metrics=[MaskedAccuracy()],
         jit_compile=False,  # as examples/translation.py on a CPU
     )
-    budget = TimeBudget(args.max_train_seconds, args.max_train_steps)
+    budget = TimeBudget(args.max_train_seconds, max_steps=args.max_train_steps)
     x_train, y_train = make_batch(train_src, train_tgt)
     started, cpu_started = time.perf_counter(), time.process_time()
     history = model.fit(

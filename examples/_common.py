@@ -313,6 +313,18 @@ def target_tokens(sentence, character):
     return " ".join(PUNCTUATION.sub(r" \1 ", sentence.lower()).split())
 
 
+def teacher_forcing_batch(source_vectorizer, target_vectorizer, sources, targets):
+    """Seq2seq training arrays for teacher forcing: `({"encoder_tokens", "decoder_tokens"},
+    labels)`, where `targets` are token strings with their start and end tokens; the decoder
+    reads the target without its last token and learns to predict it without its first."""
+    target_ids = np.asarray(target_vectorizer(targets))
+    inputs = {
+        "encoder_tokens": np.asarray(source_vectorizer(sources), dtype="int32"),
+        "decoder_tokens": target_ids[:, :-1].astype("int32"),
+    }
+    return inputs, target_ids[:, 1:].astype("int32")
+
+
 def detokenize(tokens, character):
     """Undoes `target_tokens`: the text of a decoded token sequence (str or bytes)."""
     if isinstance(tokens, bytes):

@@ -178,12 +178,9 @@ def main(argv=None):
     )
 
     def make_batch(src, tgt):
-        target_ids = np.asarray(target_vectorizer(with_start_end(tgt)))
-        inputs = {
-            "encoder_tokens": np.asarray(source_vectorizer(src), dtype="int32"),
-            "decoder_tokens": target_ids[:, :-1].astype("int32"),
-        }
-        return inputs, target_ids[:, 1:].astype("int32")
+        return _common.teacher_forcing_batch(
+            source_vectorizer, target_vectorizer, src, with_start_end(tgt)
+        )
 
     # Model.
     with _common.scope():  # the --strategy: variables on every replica

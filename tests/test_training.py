@@ -412,6 +412,16 @@ def test_time_budget_without_limit_or_not_reached_trains_every_batch(seconds):
     assert not budget.stopped_early and budget.elapsed == 12.0
 
 
+def test_time_budget_stops_after_max_steps_across_epochs():
+    budget = TimeBudget(None, max_steps=8, clock=_FakeClock(1.0))
+    batches, history = _fit_with_budget(budget)
+    assert batches == 8 and budget.steps == 8 and budget.stopped_early
+    assert len(history.history["loss"]) == 2  # 6 batches, then 2 of the second epoch
+    unreached = TimeBudget(100.0, max_steps=100, clock=_FakeClock(1.0))
+    batches, _ = _fit_with_budget(unreached, epochs=2)
+    assert batches == 12 and unreached.steps == 12 and not unreached.stopped_early
+
+
 def test_time_budget_with_the_real_clock():
     budget = TimeBudget(1e-9)
     batches, _ = _fit_with_budget(budget)
@@ -426,10 +436,13 @@ def test_time_budget_with_the_real_clock():
         {"seconds": True},
         {"seconds": float("nan")},
         {"seconds": 1, "clock": 3},
+        {"seconds": 1, "max_steps": 0},
+        {"seconds": 1, "max_steps": 2.5},
+        {"seconds": 1, "max_steps": True},
     ],
 )
 def test_time_budget_rejects_bad_arguments(kwargs):
-    name = "clock" if "clock" in kwargs else "seconds"
+    name = next((k for k in ("clock", "max_steps") if k in kwargs), "seconds")
     with pytest.raises(ValueError, match=name):
         TimeBudget(**kwargs)
 

@@ -378,19 +378,23 @@ class MaskedAccuracy(keras.metrics.Metric):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops training once `seconds` of wall time have passed since training began.
+    """Stops training once `seconds` of wall time have passed since training began, or after
+    `max_steps` training batches.
 
-    The time is checked after every training batch, so training stops within one batch of
-    the budget; the epoch in progress ends there (its validation, if any, still runs) and
+    Both are checked after every training batch, so training stops within one batch of the
+    budget; the epoch in progress ends there (its validation, if any, still runs) and
     `model.fit` returns normally. Use it to bound a run's duration whatever the hardware.
 
     Args:
         seconds: The budget in seconds (a positive number), or `None` or 0 for no limit.
+        max_steps: The most training batches (a positive int), or `None` for no limit. On a
+            loaded machine, it gives a run the number of updates another run got.
         clock: A function returning the current time in seconds. Defaults to
             `time.perf_counter`; tests pass a fake clock.
 
     Attributes:
         stopped_early: Whether the budget ran out and training was stopped.
+        steps: Training batches run so far.
         elapsed: Seconds from the start of training to the last check (None before).
 
     Example:
@@ -400,11 +404,17 @@ class TimeBudget(keras.callbacks.Callback):
         False
     """
 
-    def __init__(self, seconds, clock=None):
+    def __init__(self, seconds, max_steps=None, clock=None):
         super().__init__()
         bad = isinstance(seconds, bool) or not isinstance(seconds, (numbers.Real, type(None)))
         if bad or (seconds is not None and (math.isnan(seconds) or seconds < 0)):
             raise ValueError(f"`seconds` must be a number >= 0 or None, got {seconds!r}.")
+        if max_steps is not None and (
+            isinstance(max_steps, bool)
+            or not isinstance(max_steps, numbers.Integral)
+            or max_steps < 1
+        ):
+            raise ValueError(f"`max_steps` must be a positive int or None, got {max_steps!r}.")
         if clock is None:
             import time
 
@@ -412,23 +422,32 @@ class TimeBudget(keras.callbacks.Callback):
         if not callable(clock):
             raise ValueError(f"`clock` must be a function returning seconds, got {clock!r}.")
         self.seconds = seconds or None
+        self.max_steps = max_steps
         self.clock = clock
         self.started = None
         self.elapsed = None
+        self.steps = 0
         self.stopped_early = False
 
     def on_train_begin(self, logs=None):
         self.started = self.clock()
         self.elapsed = 0.0
+        self.steps = 0
         self.stopped_early = False
 
     def on_train_batch_end(self, batch, logs=None):
         self.elapsed = self.clock() - self.started
+        self.steps += 1
         if self.seconds is not None and self.elapsed > self.seconds:
-            if not self.stopped_early:
-                print(f"\nTime budget of {self.seconds:g} s reached: stopping training.")
-            self.stopped_early = True
-            self.model.stop_training = True
+            reason = f"Time budget of {self.seconds:g} s reached"
+        elif self.max_steps is not None and self.steps >= self.max_steps:
+            reason = f"{self.max_steps} training steps done"
+        else:
+            return
+        if not self.stopped_early:
+            print(f"\n{reason}: stopping training.")
+        self.stopped_early = True
+        self.model.stop_training = True
 
 
 def _accuracy(y_true, y_pred):
