@@ -164,13 +164,18 @@ def sublayer(block, x, norm, function):
     return layer_norm(norm, x + function(x))
 
 
-def encoder_block(block, x, mask=None):
-    """The encoder block, from its sublayers' weights. `mask` is (batch, T, T) or None."""
+def encoder_block(block, x, mask=None, padding=None):
+    """The encoder block, from its sublayers' weights.
+
+    `mask` (batch, T or 1, T) limits attention. `padding` (batch, T), True for real tokens:
+    padded positions get no feed-forward update (zero output of that sublayer).
+    """
     x = sublayer(
         block, x, block.self_attention_norm, lambda y: mha(block.self_attention, y, y, mask=mask)[0]
     )
+    keep = 1.0 if padding is None else np.asarray(padding, dtype="float64")[..., None]
     return sublayer(
-        block, x, block.feed_forward_norm, lambda y: feed_forward(block.feed_forward, y)
+        block, x, block.feed_forward_norm, lambda y: feed_forward(block.feed_forward, y) * keep
     )
 
 
@@ -178,8 +183,11 @@ def causal(length):
     return np.tril(np.ones((length, length), dtype=bool))[None]
 
 
-def decoder_block(block, x, encoder=None, self_mask=None, cross_mask=None):
-    """The decoder block: causal self-attention [+ cross-attention] + feed-forward."""
+def decoder_block(block, x, encoder=None, self_mask=None, cross_mask=None, padding=None):
+    """The decoder block: causal self-attention [+ cross-attention] + feed-forward.
+
+    `padding` (batch, T), True for real tokens: padded positions get no feed-forward update.
+    """
     length = x.shape[1]
     mask = causal(length) if self_mask is None else np.logical_and(causal(length), self_mask)
     x = sublayer(
@@ -192,8 +200,9 @@ def decoder_block(block, x, encoder=None, self_mask=None, cross_mask=None):
             block.cross_attention_norm,
             lambda y: mha(block.cross_attention, y, encoder, mask=cross_mask)[0],
         )
+    keep = 1.0 if padding is None else np.asarray(padding, dtype="float64")[..., None]
     return sublayer(
-        block, x, block.feed_forward_norm, lambda y: feed_forward(block.feed_forward, y)
+        block, x, block.feed_forward_norm, lambda y: feed_forward(block.feed_forward, y) * keep
     )
 
 

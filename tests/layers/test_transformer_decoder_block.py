@@ -58,6 +58,7 @@ def test_matches_reference_with_encoder(ref, norm_first):
         ENCODER,
         self_mask=DECODER_PADDING[:, None],
         cross_mask=ENCODER_PADDING[:, None],
+        padding=DECODER_PADDING,
     )
     np.testing.assert_allclose(out, expected, atol=1e-4)
 

@@ -34,7 +34,9 @@ def test_matches_reference(ref, norm_first, activation):
     np.testing.assert_allclose(block(X), ref.encoder_block(block, X), atol=1e-4)
     mask = PADDING[:, None, :]
     np.testing.assert_allclose(
-        block(X, padding_mask=PADDING), ref.encoder_block(block, X, mask=mask), atol=1e-4
+        block(X, padding_mask=PADDING),
+        ref.encoder_block(block, X, mask=mask, padding=PADDING),
+        atol=1e-4,
     )
 
 
@@ -68,7 +70,9 @@ def test_attention_mask_combines_with_padding(ref):
     block = _block(ref, norm_first=True)
     attention_mask = np.tril(np.ones((T, T), "int32"))[None].repeat(B, 0)
     out = block(X, padding_mask=PADDING, attention_mask=attention_mask)
-    expected = ref.encoder_block(block, X, mask=attention_mask.astype(bool) & PADDING[:, None])
+    expected = ref.encoder_block(
+        block, X, mask=attention_mask.astype(bool) & PADDING[:, None], padding=PADDING
+    )
     np.testing.assert_allclose(out, expected, atol=1e-4)
 
 
@@ -162,7 +166,7 @@ def test_mixed_precision(ref, set_policy, policy, norm_first):
     np.testing.assert_array_equal(scores32[0, :, :, 3:], 0.0)
     fast = _np(keras.ops.cast(block(x, padding_mask=PADDING), "float32"))
     np.testing.assert_allclose(fast, out32, atol=0.05)
-    expected = ref.encoder_block(block, X, mask=PADDING[:, None])
+    expected = ref.encoder_block(block, X, mask=PADDING[:, None], padding=PADDING)
     np.testing.assert_allclose(out32, expected, atol=0.15 if policy == "mixed_bfloat16" else 0.03)
 
 
@@ -286,3 +290,60 @@ def test_bad_call_arguments(ref):
         block(X, padding_mask=np.ones((B, T, T), bool))
     with pytest.raises(ValueError, match="attention_mask"):
         block(X, attention_mask=np.ones((B, T, T + 2), bool))
+
+
+def _rows_seen_by_feed_forward(block, monkeypatch):
+    rows = []
+    call = block.feed_forward.call
+
+    def counting_call(inputs, training=None):
+        known = None not in inputs.shape[:-1]
+        rows.append(int(np.prod(inputs.shape[:-1])) if known else None)
+        return call(inputs, training=training)
+
+    monkeypatch.setattr(block.feed_forward, "call", counting_call)
+    return rows
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize("norm_first", [False, True], ids=["post_ln", "pre_ln"])
+def test_padded_rows_skip_the_feed_forward(ref, monkeypatch, norm_first):
+    """TensorFlow outside XLA: only the real tokens' rows reach the feed-forward network."""
+    from transformer_keras.layers import _block as block_module
+
+    block = _block(ref, norm_first=norm_first)
+    rows = _rows_seen_by_feed_forward(block, monkeypatch)
+    gathered = _np(block(X, padding_mask=PADDING))
+    assert rows == [int(PADDING.sum())]
+    import tensorflow as tf
+
+    for jit_compile, expected_rows in ((False, None), (True, B * T)):  # graph: dynamic n rows
+        compiled = tf.function(lambda x, m: block(x, padding_mask=m), jit_compile=jit_compile)
+        np.testing.assert_allclose(_np(compiled(X, PADDING)), gathered, atol=1e-5)
+        assert rows[-1] == expected_rows
+    monkeypatch.setattr(block_module, "_can_gather_rows", lambda: False)
+    static = _np(block(X, padding_mask=PADDING))
+    assert rows[-1] == B * T  # every row, the padded ones zeroed afterwards
+    np.testing.assert_allclose(gathered, static, atol=1e-6)
+    expected = ref.encoder_block(block, X, mask=PADDING[:, None], padding=PADDING)
+    np.testing.assert_allclose(gathered, expected, atol=1e-4)
+
+
+@pytest.mark.tf_only
+def test_gathered_feed_forward_trains_like_the_static_one(ref, monkeypatch):
+    """Gradients through the gathered rows equal those of the full-width computation."""
+    import tensorflow as tf
+
+    from transformer_keras.layers import _block as block_module
+
+    block = _block(ref)
+
+    def gradients():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(block(X, padding_mask=PADDING) ** 2)
+        return [_np(g) for g in tape.gradient(loss, block.trainable_variables)]
+
+    gathered = gradients()
+    monkeypatch.setattr(block_module, "_can_gather_rows", lambda: False)
+    for a, b in zip(gathered, gradients()):
+        np.testing.assert_allclose(a, b, atol=1e-5)

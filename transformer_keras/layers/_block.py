@@ -33,6 +33,21 @@ class _LayerNormalization(keras.layers.LayerNormalization):
         return ops.cast(outputs, self.compute_dtype)
 
 
+def _can_gather_rows():
+    """True on TensorFlow when not tracing for XLA, which needs static shapes."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    if tf.executing_eagerly():
+        return True
+    try:
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # a TensorFlow without it: take the static-shape path
+        return False
+    return not control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
 class TransformerBlockBase(keras.layers.Layer):
     """Base class of `TransformerEncoderBlock` and `TransformerDecoderBlock` (not public)."""
 
@@ -130,6 +145,30 @@ class TransformerBlockBase(keras.layers.Layer):
         )
         layer.build(shape)
         return layer
+
+    def _feed_forward(self, x, padding_mask, training):
+        """The feed-forward network on the positions that are not padding.
+
+        Positions are independent in this sublayer, and a padded position's output is never
+        read (attention skips it as a key, pooling and losses skip it), so padding gets no
+        feed-forward work: its output here is zero. On TensorFlow outside XLA the kept rows
+        are gathered into one `(n, width)` matrix, so padding costs no multiplication at
+        all (`benchmarks/` measures it); XLA and the other backends need static shapes,
+        compute every row and zero the padded ones. Both give the same values.
+        """
+        if padding_mask is None:
+            return self.feed_forward(x, training=training)
+        keep = ops.cast(padding_mask, "bool")
+        if _can_gather_rows():
+            import tensorflow as tf
+
+            flat = tf.reshape(x, (-1, x.shape[-1]))
+            rows = tf.where(tf.reshape(keep, (-1,)))  # (n, 1) indices of kept positions
+            y = self.feed_forward(tf.gather_nd(flat, rows), training=training)
+            shape = tf.stack([tf.shape(flat, out_type="int64")[0], y.shape[-1]])
+            return tf.reshape(tf.scatter_nd(rows, y, shape), tf.shape(x))
+        y = self.feed_forward(x, training=training)
+        return y * ops.cast(ops.expand_dims(keep, -1), y.dtype)
 
     def _residual(self, x, norm, dropout, sublayer, training):
         """Post-LN: norm(x + dropout(f(x))); pre-LN: x + dropout(f(norm(x))).

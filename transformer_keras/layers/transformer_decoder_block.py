@@ -29,6 +29,7 @@ class TransformerDecoderBlock(TransformerBlockBase):
     (`decoder_padding_mask`, or the implicit mask of `decoder_sequence`) and padded encoder
     positions (`encoder_padding_mask`, or the implicit mask of `encoder_sequence`) are never
     attended to; explicit `(batch, query, key)` attention masks are combined with them.
+    Padded decoder positions skip the feed-forward network, as in `TransformerEncoderBlock`.
 
     Incremental decoding: pass `self_attention_cache` (from `init_cache`) and `cache_index`,
     the position of the first token of `decoder_sequence`. The keys/values of the new tokens
@@ -253,7 +254,7 @@ class TransformerDecoderBlock(TransformerBlockBase):
             x,
             self.feed_forward_norm,
             self.feed_forward_dropout,
-            lambda y: self.feed_forward(y, training=training),
+            lambda y: self._feed_forward(y, decoder_padding_mask, training),
             training,
         )
 

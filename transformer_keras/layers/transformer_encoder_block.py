@@ -30,7 +30,9 @@ class TransformerEncoderBlock(TransformerBlockBase):
     `(batch, length)` or, when not given, the implicit Keras mask of `inputs` (from
     `TokenAndPositionEmbedding(mask_zero=True)`); an `attention_mask` `(batch, length, length)`
     is combined with it. The output carries the input's mask. The outputs of real tokens do
-    not depend on padding; outputs at padded positions are computed but meaningless.
+    not depend on padding. Padded positions skip the feed-forward network (its output there
+    is zero; on TensorFlow outside XLA their rows are not computed at all); their outputs are
+    meaningless.
 
     Args:
         num_heads: int. Number of attention heads.
@@ -121,7 +123,7 @@ class TransformerEncoderBlock(TransformerBlockBase):
                 x,
                 self.feed_forward_norm,
                 self.feed_forward_dropout,
-                lambda y: self.feed_forward(y, training=training),
+                lambda y: self._feed_forward(y, padding_mask, training),
                 training,
             )
             if return_attention_scores:
