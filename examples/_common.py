@@ -121,6 +121,14 @@ def add_model_options(
         help="when > 0, use the paper's schedule d_model^-0.5 min(step^-0.5, "
         "step warmup^-1.5) instead of --learning-rate",
     )
+    group.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="keep an exponential moving average of the weights with this momentum (0.999 "
+        "averages about the last 1000 steps; 0: off): validation scores it, and the model "
+        "ends training with it",
+    )
     return group
 
 
@@ -182,14 +190,20 @@ def make_optimizer(args, weight_decay=None, decay_steps=None):
     betas when `--warmup-steps` > 0.
 
     With `decay_steps` (and no warm-up), the rate follows a cosine from `--learning-rate` down
-    to 0 over that many steps (the whole training, usually). With `--mixed-precision float16`
-    the optimizer scales the loss (`LossScaleOptimizer`)."""
+    to 0 over that many steps (the whole training, usually). With `--ema` it keeps a moving
+    average of the weights (`use_ema`). With `--mixed-precision float16` the optimizer scales
+    the loss (`LossScaleOptimizer`)."""
     learning_rate, kwargs = args.learning_rate, {}
     if decay_steps:
         learning_rate = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps)
     if args.warmup_steps > 0:
         learning_rate = TransformerSchedule(args.embedding_dim, warmup_steps=args.warmup_steps)
         kwargs = {"beta_1": 0.9, "beta_2": 0.98, "epsilon": 1e-9}
+    ema = getattr(args, "ema", 0.0)
+    if not 0.0 <= ema < 1.0:
+        raise SystemExit(f"--ema must be in [0, 1) (0: off). Received: {ema}")
+    if ema:
+        kwargs.update(use_ema=True, ema_momentum=ema)
     if weight_decay:
         optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, **kwargs)
     else:
@@ -216,6 +230,10 @@ def training_callbacks(args, *extra):
     # double_checkpoint: the previous backup is kept until the new one is complete, so a
     # process killed while writing it still resumes.
     callbacks = [keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True)]
+    if getattr(args, "ema", 0.0) and args.mixed_precision != "float16":
+        # Validation after each epoch scores the averaged weights, as the final model is.
+        # (A loss-scaled optimizer hides the averages from this callback.)
+        callbacks.append(keras.callbacks.SwapEMAWeights())
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(args.output_dir / "tensorboard")))
     return callbacks + [c for c in extra if c is not None]

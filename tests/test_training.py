@@ -502,3 +502,43 @@ def test_best_weights_default_score_is_the_accuracy_of_the_argmax():
 def test_best_weights_rejects_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         BestWeights(**kwargs)
+
+
+def _fit_averaged(callbacks):
+    x, y = tiny_data(batch=12)
+    model = tiny_model()
+    optimizer = keras.optimizers.Adam(0.05, use_ema=True, ema_momentum=0.5)
+    model.compile(optimizer=optimizer, loss=MaskedSparseCategoricalCrossentropy())
+    model.fit(x, y, batch_size=2, epochs=2, verbose=0, shuffle=False, callbacks=callbacks)
+    return model, optimizer
+
+
+@pytest.mark.tf_only  # JAX's fit() keeps the variables in its own state between batches
+def test_best_weights_scores_and_keeps_the_averaged_weights():
+    scored = []
+    scores = iter([0.2, 0.7, 0.5, 0.6])
+
+    def score(y_true, y_pred):
+        # What is scored is the optimizer's average of the weights, not the raw weights.
+        weights = [np.array(v) for v in model_holder[0].trainable_variables]
+        averages = [np.array(v) for v in model_holder[0].optimizer._model_variables_moving_average]
+        scored.append(all(np.allclose(w, a) for w, a in zip(weights, averages)))
+        return next(scores)
+
+    model_holder = []
+
+    class Hold(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            model_holder.append(self.model)
+
+    best = BestWeights(tiny_data(batch=12), every=4, score=score, verbose=0)
+    model, optimizer = _fit_averaged([Hold(), best])
+    assert scored == [True] * 4 and best.best_step == 6
+    for restored, kept in zip(model.get_weights(), best.best_weights):
+        np.testing.assert_array_equal(restored, kept)
+    # Scoring swapped the raw weights back: training went on exactly as without the callback.
+    plain, plain_optimizer = _fit_averaged([])
+    for a, b in zip(
+        optimizer._model_variables_moving_average, plain_optimizer._model_variables_moving_average
+    ):
+        np.testing.assert_allclose(np.array(a), np.array(b), atol=1e-6)

@@ -463,6 +463,11 @@ class BestWeights(keras.callbacks.Callback):
     puts them back when training ends (also when `TimeBudget` or `EarlyStopping` stopped it).
     It uses `model.predict`, so the training metrics are not disturbed.
 
+    With an optimizer that keeps an exponential moving average of the weights
+    (`use_ema=True`, Polyak averaging), the averaged weights are what is scored and kept:
+    they are swapped in for the scoring and out again, and at the end of `fit()` (which puts
+    the averaged weights into the model) the best of them are restored.
+
     Args:
         validation_data: A tuple `(x, y)` of arrays (or what `model.predict` takes as `x`).
         every: Score after this many training batches (a positive int), or None to score at
@@ -511,18 +516,41 @@ class BestWeights(keras.callbacks.Callback):
         self.best_score, self.best_step, self.best_weights = None, None, None
         self.history, self._step, self._scored_at = [], 0, None
 
-    def _evaluate(self):
+    def _averaging_optimizer(self):
+        """The optimizer (or the loss-scaled one inside it) that keeps weight averages."""
+        optimizer = getattr(self.model, "optimizer", None)
+        for candidate in (optimizer, getattr(optimizer, "inner_optimizer", None)):
+            if getattr(candidate, "use_ema", False) and getattr(
+                candidate, "_model_variables_moving_average", None
+            ):
+                return candidate
+        return None
+
+    def _evaluate(self, averages_in_model=False):
         if self._scored_at == self._step:
             return
         self._scored_at = self._step
-        predictions = self.model.predict(self.x, batch_size=self.batch_size, verbose=0)
-        value = float(self.score(self.y, predictions))
-        self.history.append((self._step, value))
-        if self.best_score is None or value > self.best_score:
-            self.best_score, self.best_step = value, self._step
-            self.best_weights = [np.array(w) for w in self.model.get_weights()]
-            if self.verbose:
-                print(f"\nBestWeights: new best validation score {value:.4f} at step {self._step}")
+        optimizer = None if averages_in_model else self._averaging_optimizer()
+        if optimizer is not None:  # score the averaged weights, then train on the raw ones
+            variables = optimizer._trainable_variables
+            raw = [np.array(v) for v in variables]
+            for variable, average in zip(variables, optimizer._model_variables_moving_average):
+                variable.assign(average)
+        try:
+            predictions = self.model.predict(self.x, batch_size=self.batch_size, verbose=0)
+            value = float(self.score(self.y, predictions))
+            self.history.append((self._step, value))
+            if self.best_score is None or value > self.best_score:
+                self.best_score, self.best_step = value, self._step
+                self.best_weights = [np.array(w) for w in self.model.get_weights()]
+                if self.verbose:
+                    print(
+                        f"\nBestWeights: new best validation score {value:.4f} at step {self._step}"
+                    )
+        finally:
+            if optimizer is not None:
+                for variable, value in zip(variables, raw):
+                    variable.assign(value)
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
@@ -533,8 +561,9 @@ class BestWeights(keras.callbacks.Callback):
         self._evaluate()
 
     def on_train_end(self, logs=None):
+        # fit() has just put the averaged weights (if any) into the model.
         if self._step and self._scored_at != self._step:
-            self._evaluate()
+            self._evaluate(averages_in_model=True)
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
             if self.verbose:
