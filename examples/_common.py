@@ -204,6 +204,7 @@ def make_optimizer(args, weight_decay=None, decay_steps=None):
         raise SystemExit(f"--ema must be in [0, 1) (0: off). Received: {ema}")
     if ema:
         kwargs.update(use_ema=True, ema_momentum=ema)
+        print(f"Weight averaging: exponential moving average, momentum {ema}")
     if weight_decay:
         optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, **kwargs)
     else:

@@ -134,6 +134,24 @@ def test_text_classification_under_mirrored_strategy_and_bfloat16(tmp_path):
     assert_files(tmp_path, "results.json", "saved_model")
 
 
+def test_text_classification_with_weight_averaging(tmp_path):
+    out = run_smoke("text_classification", tmp_path, "--ema", "0.9", "--eval-every", "3")
+    assert "Weight averaging: exponential moving average, momentum 0.9" in out
+    assert "BestWeights: restored the weights of step" in out
+    figures = results(tmp_path)
+    assert 0.0 <= figures["best_validation_accuracy"] <= 1.0
+    assert_files(tmp_path, "results.json", "saved_model")
+
+
+def test_ema_must_be_below_one(tmp_path):
+    command = [sys.executable, str(EXAMPLES / "text_classification.py"), "--smoke", "--ema", "1"]
+    command += ["--output-dir", str(tmp_path)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "--ema must be in [0, 1) (0: off). Received: 1.0" in result.stderr
+
+
 def test_vision_transformer_with_float16_and_loss_scaling(tmp_path):
     out = run_smoke("vision_transformer", tmp_path, "--mixed-precision", "float16")
     assert "dtype policy mixed_float16" in out
