@@ -76,6 +76,12 @@ def parse_args(argv=None):
         default="sinusoidal",
         help="position encoding: the paper's fixed sinusoids or a learned table",
     )
+    model.add_argument(
+        "--embedding-dropout",
+        type=float,
+        help="dropout on the embedding sums (default: --dropout, as in the paper; 0 learns "
+        "faster when the training budget is short)",
+    )
     decoding = parser.add_argument_group("decoding and budget")
     decoding.add_argument("--num-beams", type=int, default=4, help="beam width")
     decoding.add_argument(
@@ -197,6 +203,7 @@ def main(argv=None):
             dropout=args.dropout,
             norm_first=args.norm_first,
             positional=args.positional,
+            embedding_dropout=args.embedding_dropout,
         )
         model.summary()
         model.compile(

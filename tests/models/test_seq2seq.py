@@ -202,8 +202,25 @@ def test_save_and_load_round_trip(tmp_path, tie_embeddings):
         ({"num_encoder_layers": 0}, "num_layers"),
         ({"num_decoder_layers": -1}, "num_layers"),
         ({"positional": "rotary"}, "positional"),
+        ({"embedding_dropout": 1.0}, "embedding_dropout"),
+        ({"embedding_dropout": -0.1}, "embedding_dropout"),
     ],
 )
 def test_bad_arguments_raise(kwargs, name):
     with pytest.raises(ValueError, match=name):
         _build(**kwargs)
+
+
+def test_embedding_dropout_defaults_to_dropout_and_can_differ():
+    names = ("encoder_embedding_dropout", "decoder_embedding_dropout")
+    model = _build(dropout=0.2)
+    assert [model.get_layer(name).rate for name in names] == [0.2, 0.2]
+    model = _build(dropout=0.2, embedding_dropout=0.0)
+    assert [model.get_layer(name).rate for name in names] == [0.0, 0.0]
+    assert model.get_layer("encoder_block_0").dropout == 0.2
+    assert model.get_layer("decoder_block_0").dropout == 0.2
+    # Without embedding dropout, training-mode outputs differ only through the blocks' dropout.
+    rates = _build(dropout=0.0, embedding_dropout=0.0)
+    np.testing.assert_allclose(
+        _np(rates(INPUTS, training=True)), _np(rates(INPUTS, training=False)), atol=1e-6
+    )
