@@ -168,15 +168,13 @@ def encoder_block(block, x, mask=None, padding=None):
     """The encoder block, from its sublayers' weights.
 
     `mask` (batch, T or 1, T) limits attention. `padding` (batch, T), True for real tokens:
-    padded positions get no feed-forward update (zero output of that sublayer).
+    padded positions come out as zeros.
     """
     x = sublayer(
         block, x, block.self_attention_norm, lambda y: mha(block.self_attention, y, y, mask=mask)[0]
     )
-    keep = 1.0 if padding is None else np.asarray(padding, dtype="float64")[..., None]
-    return sublayer(
-        block, x, block.feed_forward_norm, lambda y: feed_forward(block.feed_forward, y) * keep
-    )
+    x = sublayer(block, x, block.feed_forward_norm, lambda y: feed_forward(block.feed_forward, y))
+    return x if padding is None else x * np.asarray(padding, dtype="float64")[..., None]
 
 
 def causal(length):
@@ -186,7 +184,7 @@ def causal(length):
 def decoder_block(block, x, encoder=None, self_mask=None, cross_mask=None, padding=None):
     """The decoder block: causal self-attention [+ cross-attention] + feed-forward.
 
-    `padding` (batch, T), True for real tokens: padded positions get no feed-forward update.
+    `padding` (batch, T), True for real tokens: padded positions come out as zeros.
     """
     length = x.shape[1]
     mask = causal(length) if self_mask is None else np.logical_and(causal(length), self_mask)
@@ -200,10 +198,8 @@ def decoder_block(block, x, encoder=None, self_mask=None, cross_mask=None, paddi
             block.cross_attention_norm,
             lambda y: mha(block.cross_attention, y, encoder, mask=cross_mask)[0],
         )
-    keep = 1.0 if padding is None else np.asarray(padding, dtype="float64")[..., None]
-    return sublayer(
-        block, x, block.feed_forward_norm, lambda y: feed_forward(block.feed_forward, y) * keep
-    )
+    x = sublayer(block, x, block.feed_forward_norm, lambda y: feed_forward(block.feed_forward, y))
+    return x if padding is None else x * np.asarray(padding, dtype="float64")[..., None]
 
 
 @pytest.fixture

@@ -307,8 +307,9 @@ def _rows_seen_by_feed_forward(block, monkeypatch):
 
 @pytest.mark.tf_only
 @pytest.mark.parametrize("norm_first", [False, True], ids=["post_ln", "pre_ln"])
-def test_padded_rows_skip_the_feed_forward(ref, monkeypatch, norm_first):
-    """TensorFlow outside XLA: only the real tokens' rows reach the feed-forward network."""
+def test_padded_rows_skip_the_work_after_attention(ref, monkeypatch, norm_first):
+    """TensorFlow outside XLA: only the real tokens' rows reach the feed-forward network;
+    padded positions come out as zeros on every path."""
     from transformer_keras.layers import _block as block_module
 
     block = _block(ref, norm_first=norm_first)
@@ -325,6 +326,7 @@ def test_padded_rows_skip_the_feed_forward(ref, monkeypatch, norm_first):
     static = _np(block(X, padding_mask=PADDING))
     assert rows[-1] == B * T  # every row, the padded ones zeroed afterwards
     np.testing.assert_allclose(gathered, static, atol=1e-6)
+    np.testing.assert_array_equal(gathered[~PADDING], 0.0)
     expected = ref.encoder_block(block, X, mask=PADDING[:, None], padding=PADDING)
     np.testing.assert_allclose(gathered, expected, atol=1e-4)
 

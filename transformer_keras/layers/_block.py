@@ -146,29 +146,21 @@ class TransformerBlockBase(keras.layers.Layer):
         layer.build(shape)
         return layer
 
-    def _feed_forward(self, x, padding_mask, training):
-        """The feed-forward network on the positions that are not padding.
+    def _feed_forward_residual(self, x, training):
+        """The feed-forward sublayer with its residual connection and LayerNorm."""
+        (x,) = self._residual(
+            x,
+            self.feed_forward_norm,
+            self.feed_forward_dropout,
+            lambda y: self.feed_forward(y, training=training),
+            training,
+        )
+        return x
 
-        Positions are independent in this sublayer, and a padded position's output is never
-        read (attention skips it as a key, pooling and losses skip it), so padding gets no
-        feed-forward work: its output here is zero. On TensorFlow outside XLA the kept rows
-        are gathered into one `(n, width)` matrix, so padding costs no multiplication at
-        all (`benchmarks/` measures it); XLA and the other backends need static shapes,
-        compute every row and zero the padded ones. Both give the same values.
-        """
-        if padding_mask is None:
-            return self.feed_forward(x, training=training)
-        keep = ops.cast(padding_mask, "bool")
-        if _can_gather_rows():
-            import tensorflow as tf
-
-            flat = tf.reshape(x, (-1, x.shape[-1]))
-            rows = tf.where(tf.reshape(keep, (-1,)))  # (n, 1) indices of kept positions
-            y = self.feed_forward(tf.gather_nd(flat, rows), training=training)
-            shape = tf.stack([tf.shape(flat, out_type="int64")[0], y.shape[-1]])
-            return tf.reshape(tf.scatter_nd(rows, y, shape), tf.shape(x))
-        y = self.feed_forward(x, training=training)
-        return y * ops.cast(ops.expand_dims(keep, -1), y.dtype)
+    def _add_and_norm(self, x, y, norm, dropout, training):
+        """Post-LN: norm(x + dropout(y)); pre-LN: x + dropout(y), for a sublayer output y."""
+        x = x + dropout(y, training=training)
+        return x if self.norm_first else norm(x)
 
     def _residual(self, x, norm, dropout, sublayer, training):
         """Post-LN: norm(x + dropout(f(x))); pre-LN: x + dropout(f(norm(x))).
@@ -180,10 +172,33 @@ class TransformerBlockBase(keras.layers.Layer):
         extras = ()
         if isinstance(y, tuple):
             y, extras = y[0], y[1:]
-        x = x + dropout(y, training=training)
-        if not self.norm_first:
-            x = norm(x)
-        return (x,) + extras
+        return (self._add_and_norm(x, y, norm, dropout, training),) + extras
+
+    def _on_real_tokens(self, function, tensors, padding_mask):
+        """`function(*tensors)` for a function of each position alone, on real tokens only.
+
+        After its last attention sublayer a block works on each position alone (the residual,
+        LayerNorm, dropout and feed-forward network), and what a padded position computes
+        there is never read (attention skips it as a key, pooling and losses skip it). So
+        padded positions leave the block as zeros. On TensorFlow outside XLA their rows are
+        not computed at all: the real tokens' rows are gathered into one `(n, width)` matrix
+        and scattered back (`benchmarks/` measures it); XLA and the other backends need
+        static shapes, compute every row and zero the padded ones. Both give the same values.
+        """
+        if padding_mask is None:
+            return function(*tensors)
+        keep = ops.cast(padding_mask, "bool")
+        if _can_gather_rows():
+            import tensorflow as tf
+
+            rows = tf.where(tf.reshape(keep, (-1,)))  # (n, 1) indices of the real tokens
+            packed = [tf.gather_nd(tf.reshape(t, (-1, t.shape[-1])), rows) for t in tensors]
+            y = function(*packed)
+            x = tensors[0]
+            shape = tf.stack([tf.reduce_prod(tf.shape(x, out_type="int64")[:-1]), y.shape[-1]])
+            return tf.reshape(tf.scatter_nd(rows, y, shape), tf.shape(x))
+        y = function(*tensors)
+        return y * ops.cast(ops.expand_dims(keep, -1), y.dtype)
 
     def compute_output_spec(self, *args, **kwargs):
         # Trace `call`: the outputs depend on `return_attention_scores` and caches.

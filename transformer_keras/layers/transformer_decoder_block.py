@@ -29,7 +29,8 @@ class TransformerDecoderBlock(TransformerBlockBase):
     (`decoder_padding_mask`, or the implicit mask of `decoder_sequence`) and padded encoder
     positions (`encoder_padding_mask`, or the implicit mask of `encoder_sequence`) are never
     attended to; explicit `(batch, query, key)` attention masks are combined with them.
-    Padded decoder positions skip the feed-forward network, as in `TransformerEncoderBlock`.
+    With a decoder padding mask, padded decoder positions skip the feed-forward sublayer and
+    come out as zeros, as in `TransformerEncoderBlock`.
 
     Incremental decoding: pass `self_attention_cache` (from `init_cache`) and `cache_index`,
     the position of the first token of `decoder_sequence`. The keys/values of the new tokens
@@ -250,12 +251,8 @@ class TransformerDecoderBlock(TransformerBlockBase):
                 training,
             )
 
-        (x,) = self._residual(
-            x,
-            self.feed_forward_norm,
-            self.feed_forward_dropout,
-            lambda y: self._feed_forward(y, decoder_padding_mask, training),
-            training,
+        x = self._on_real_tokens(
+            lambda y: self._feed_forward_residual(y, training), (x,), decoder_padding_mask
         )
 
         outputs = (x,)

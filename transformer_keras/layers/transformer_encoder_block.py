@@ -30,9 +30,9 @@ class TransformerEncoderBlock(TransformerBlockBase):
     `(batch, length)` or, when not given, the implicit Keras mask of `inputs` (from
     `TokenAndPositionEmbedding(mask_zero=True)`); an `attention_mask` `(batch, length, length)`
     is combined with it. The output carries the input's mask. The outputs of real tokens do
-    not depend on padding. Padded positions skip the feed-forward network (its output there
-    is zero; on TensorFlow outside XLA their rows are not computed at all); their outputs are
-    meaningless.
+    not depend on padding. With a padding mask, padded positions come out as zeros: after
+    self-attention each position is computed alone, and on TensorFlow outside XLA the padded
+    ones are skipped (their rows are never multiplied).
 
     Args:
         num_heads: int. Number of attention heads.
@@ -103,31 +103,26 @@ class TransformerEncoderBlock(TransformerBlockBase):
                 inputs.shape[1], padding_mask=padding_mask, attention_mask=attention_mask
             )
 
-            def self_attention(x):
-                return self.self_attention(
-                    x,
-                    x,
-                    attention_mask=mask,
-                    return_attention_scores=return_attention_scores,
-                    training=training,
-                )
-
-            x, *scores = self._residual(
-                inputs,
-                self.self_attention_norm,
-                self.self_attention_dropout,
-                self_attention,
-                training,
-            )
-            (x,) = self._residual(
-                x,
-                self.feed_forward_norm,
-                self.feed_forward_dropout,
-                lambda y: self._feed_forward(y, padding_mask, training),
-                training,
+            attention_input = self.self_attention_norm(inputs) if self.norm_first else inputs
+            attended = self.self_attention(
+                attention_input,
+                attention_input,
+                attention_mask=mask,
+                return_attention_scores=return_attention_scores,
+                training=training,
             )
             if return_attention_scores:
-                return x, scores[0]
+                attended, scores = attended
+
+            def tail(x, y):  # each position alone from here on
+                x = self._add_and_norm(
+                    x, y, self.self_attention_norm, self.self_attention_dropout, training
+                )
+                return self._feed_forward_residual(x, training)
+
+            x = self._on_real_tokens(tail, (inputs, attended), padding_mask)
+            if return_attention_scores:
+                return x, scores
             return x
 
     def compute_output_shape(self, inputs_shape):
