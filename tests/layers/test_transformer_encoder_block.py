@@ -316,6 +316,10 @@ def test_padded_rows_skip_the_work_after_attention(ref, monkeypatch, norm_first)
     rows = _rows_seen_by_feed_forward(block, monkeypatch)
     gathered = _np(block(X, padding_mask=PADDING))
     assert rows == [int(PADDING.sum())]
+    np.testing.assert_allclose(
+        _np(block(X, padding_mask=np.ones((B, T), bool))), _np(block(X)), atol=1e-6
+    )
+    assert rows[-2:] == [B * T, B * T]  # nothing to skip: no gathering
     import tensorflow as tf
 
     for jit_compile, expected_rows in ((False, None), (True, B * T)):  # graph: dynamic n rows

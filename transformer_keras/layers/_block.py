@@ -191,12 +191,17 @@ class TransformerBlockBase(keras.layers.Layer):
         if _can_gather_rows():
             import tensorflow as tf
 
-            rows = tf.where(tf.reshape(keep, (-1,)))  # (n, 1) indices of the real tokens
-            packed = [tf.gather_nd(tf.reshape(t, (-1, t.shape[-1])), rows) for t in tensors]
-            y = function(*packed)
-            x = tensors[0]
-            shape = tf.stack([tf.reduce_prod(tf.shape(x, out_type="int64")[:-1]), y.shape[-1]])
-            return tf.reshape(tf.scatter_nd(rows, y, shape), tf.shape(x))
+            def gathered():
+                rows = tf.where(tf.reshape(keep, (-1,)))  # (n, 1) indices of the real tokens
+                packed = [tf.gather_nd(tf.reshape(t, (-1, t.shape[-1])), rows) for t in tensors]
+                y = function(*packed)
+                x = tensors[0]
+                size = tf.reduce_prod(tf.shape(x, out_type="int64")[:-1])
+                y = tf.scatter_nd(rows, y, tf.stack([size, y.shape[-1]]))
+                return tf.reshape(y, tf.shape(x))
+
+            # A batch without padding skips the gathering and scattering, which cost time.
+            return tf.cond(tf.reduce_all(keep), lambda: function(*tensors), gathered)
         y = function(*tensors)
         return y * ops.cast(ops.expand_dims(keep, -1), y.dtype)
 
