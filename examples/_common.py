@@ -240,6 +240,11 @@ def training_callbacks(args, *extra):
     return callbacks + [c for c in extra if c is not None]
 
 
+def steps_taken(model):
+    """The optimizer's update count (also when it is a variable mirrored across replicas)."""
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+
+
 def fit(model, args, x, y=None, validation_data=None, callbacks=(), **kwargs):
     """`model.fit` with the scripts' callbacks and timing; returns `(history, seconds)`.
 

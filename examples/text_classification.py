@@ -336,7 +336,7 @@ def main(argv=None):
             "transformer_accuracy": accuracy,
             "train_seconds": train_seconds,
             "train_cpu_seconds": train_cpu_seconds,
-            "train_steps": int(classifier.optimizer.iterations),
+            "train_steps": _common.steps_taken(classifier),
             "stopped_by_time_budget": budget.stopped_early,
             "best_validation_accuracy": best.best_score,
             "best_step": best.best_step,

@@ -283,7 +283,7 @@ def main(argv=None):
             "greedy_exact_match_same_examples": greedy_subset[0],
             "greedy_bleu_same_examples": greedy_subset[1],
             "train_seconds": train_seconds,
-            "train_steps": int(model.optimizer.iterations),
+            "train_steps": _common.steps_taken(model),
             "stopped_by_time_budget": budget.stopped_early,
             "total_seconds": time.perf_counter() - started,
             "num_parameters": model.count_params(),

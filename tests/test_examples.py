@@ -119,6 +119,7 @@ def test_text_classification(tmp_path):
     assert (tmp_path / "saved_model" / "saved_model.pb").exists()
     figures = results(tmp_path)
     assert {"baseline_accuracy", "transformer_accuracy", "train_seconds"} <= set(figures)
+    assert figures["train_steps"] > 0
     assert not (tmp_path / "backup").exists()  # removed once training completed
 
 
@@ -130,6 +131,7 @@ def test_text_classification_under_mirrored_strategy_and_bfloat16(tmp_path):
     )
     assert "Strategy: MirroredStrategy with 2 replica(s); dtype policy mixed_bfloat16" in out
     figures = results(tmp_path)
+    assert figures["train_steps"] > 0  # read from a mirrored variable
     assert 0.0 <= figures["transformer_accuracy"] <= 1.0
     assert_files(tmp_path, "results.json", "saved_model")
 
