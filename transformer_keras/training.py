@@ -549,8 +549,8 @@ class BestWeights(keras.callbacks.Callback):
                     )
         finally:
             if optimizer is not None:
-                for variable, value in zip(variables, raw):
-                    variable.assign(value)
+                for variable, raw_value in zip(variables, raw):
+                    variable.assign(raw_value)
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
