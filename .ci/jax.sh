@@ -37,4 +37,4 @@ assert importlib.util.find_spec("tensorflow") is None, "tensorflow must not be i
 print(f"keras {keras.__version__} on jax {jax.__version__} ({jax.default_backend()})")
 EOF
 exec "$VENV/bin/python" -m pytest tests/layers tests/models tests/test_training.py \
-    tests/test_properties.py -q -n 2 -p no:cacheprovider "$@"
+    tests/test_properties.py tests/test_gpu_attention_check.py -q -n 2 -p no:cacheprovider "$@"

@@ -1,6 +1,7 @@
 """Benchmark suite: this project's Transformer against KerasHub and keras.layers.MultiHeadAttention.
 
-    python benchmarks/run.py [--config reference|large] [--smoke] [--output FILE]
+    python benchmarks/run.py [--config reference|large|gpu] [--dtype-policy POLICY] [--smoke]
+                             [--output FILE]
 
 Every contender gets the same model shape, optimizer (Adam), batch and random data (seeded).
 Each measurement runs in its own subprocess, which isolates the contenders and gives a peak
@@ -20,6 +21,11 @@ Measured:
 
 `--smoke` runs a tiny configuration in this process (a few seconds; for the tests): the figures
 are meaningless, the JSON has the same fields.
+
+Backends: TensorFlow runs every measurement. Under `KERAS_BACKEND=jax` (a GPU machine without
+TensorFlow, say) the classifier and seq2seq measurements run compiled (`jit_compile=True`, how
+JAX trains); decoding (this project's `Generator` is TensorFlow) and the op profile (TensorFlow's
+profiler) are left out, and the run says so.
 """
 
 import argparse
@@ -47,6 +53,11 @@ CONFIGS = {
     "large": Shape(
         batch=32, length=128, width=512, heads=8, intermediate=2048, layers=4, vocabulary=8000
     ),
+    # A GPU-sized step (the base model's width and depth, a batch of 16k tokens): the reference
+    # config's steps are too small to occupy a data-centre GPU.
+    "gpu": Shape(
+        batch=64, length=256, width=512, heads=8, intermediate=2048, layers=6, vocabulary=32000
+    ),
 }
 SMOKE_SHAPE = Shape(batch=2, length=16, width=32, heads=2, intermediate=64, layers=1, vocabulary=64)
 
@@ -58,9 +69,11 @@ SMOKE_DECODE = {"batch": 2, "prompt": 3, "new": 3}
 TIMING = {
     "reference": {"warmup": 3, "steps": 5, "repeats": 5, "decode_repeats": 5},
     "large": {"warmup": 2, "steps": 3, "repeats": 3, "decode_repeats": 3},
+    "gpu": {"warmup": 3, "steps": 20, "repeats": 5, "decode_repeats": 3},
     "smoke": {"warmup": 1, "steps": 1, "repeats": 1, "decode_repeats": 1},
 }
 SEED = 1234
+DTYPE_POLICIES = ("float32", "mixed_bfloat16")
 
 TARGETS = {
     "training_vs_fastest_peer": 1.15,
@@ -165,17 +178,39 @@ def _summary(times, items):
     }
 
 
-def measure_peak(timing, n=2048):
-    """GFLOP/s of an n x n float32 matmul (the device's practical peak)."""
-    import tensorflow as tf
+def measure_peak(timing, n=2048, dtype="float32"):
+    """GFLOP/s of an n x n matmul of `dtype` (the device's practical peak), compiled by the
+    backend in use."""
+    import keras
 
-    a = tf.random.stateless_normal((n, n), seed=(1, 2))
-    b = tf.random.stateless_normal((n, n), seed=(3, 4))
-    matmul = tf.function(lambda a, b: tf.reduce_sum(tf.linalg.matmul(a, b)))
-    times, _ = _timed(lambda: matmul(a, b).numpy(), 2, 5, max(timing["repeats"], 3))
     flops = 2 * n**3
+    if keras.config.backend() == "tensorflow":
+        import tensorflow as tf
+
+        a = tf.cast(tf.random.stateless_normal((n, n), seed=(1, 2)), dtype)
+        b = tf.cast(tf.random.stateless_normal((n, n), seed=(3, 4)), dtype)
+        matmul = tf.function(lambda a, b: tf.reduce_sum(tf.cast(tf.linalg.matmul(a, b), "float32")))
+
+        def run():
+            return matmul(a, b).numpy()
+
+    elif keras.config.backend() == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        a = jax.random.normal(jax.random.key(1), (n, n)).astype(dtype)
+        b = jax.random.normal(jax.random.key(2), (n, n)).astype(dtype)
+        matmul = jax.jit(lambda a, b: jnp.sum((a @ b).astype("float32")))
+
+        def run():
+            return matmul(a, b).block_until_ready()
+
+    else:
+        raise ValueError(f"No matmul peak for the {keras.config.backend()!r} backend")
+    times, _ = _timed(run, 2, 5, max(timing["repeats"], 3))
     return {
         "matrix": n,
+        "dtype": dtype,
         "median_s": statistics.median(times),
         "gflops": flops / statistics.median(times) / 1e9,
         "gflops_all": [flops / t / 1e9 for t in times],
@@ -208,6 +243,7 @@ def measure_classifier(shape, contender, jit_compile, timing):
     training["peak_rss_mb"] = _maxrss_mb() - base
     return {
         "parameters": model.count_params(),
+        "dtype_policy": model.dtype_policy.name,
         "inference": inference,
         "training": training,
     }
@@ -236,7 +272,11 @@ def measure_seq2seq(shape, contender, jit_compile, timing):
         flops_per_step=3 * seq2seq_flops(shape),
     )
     training["peak_rss_mb"] = _maxrss_mb() - base
-    return {"parameters": model.count_params(), "training": training}
+    return {
+        "parameters": model.count_params(),
+        "dtype_policy": model.dtype_policy.name,
+        "training": training,
+    }
 
 
 def _count_xla_programs(generator, ids, noise):
@@ -397,12 +437,20 @@ def measure_profile(shape, contender, timing):
     return result
 
 
+def _compute_dtype(dtype_policy):
+    return "bfloat16" if dtype_policy == "mixed_bfloat16" else "float32"
+
+
 def run_job(job):
+    import keras
+
     shape = Shape(**job["shape"])
     timing = job["timing"]
     kind = job["kind"]
+    dtype_policy = job.get("dtype_policy", "float32")
     if kind == "peak":
-        return measure_peak(timing, job.get("matrix", 2048))
+        return measure_peak(timing, job.get("matrix", 2048), _compute_dtype(dtype_policy))
+    keras.config.set_dtype_policy(dtype_policy)
     if kind == "classifier":
         return measure_classifier(shape, job["contender"], job["jit_compile"], timing)
     if kind == "seq2seq":
@@ -418,10 +466,20 @@ def run_job(job):
 # The driver.
 
 
-def _jobs(shape, timing, decode, smoke):
-    common = {"shape": dataclasses.asdict(shape), "timing": timing, "decode": decode}
-    jobs = [dict(common, kind="peak", name="matmul_peak", matrix=256 if smoke else 2048)]
-    jit_modes = (False,) if smoke else (False, True)
+def _jobs(shape, timing, decode, smoke, backend="tensorflow", dtype_policy="float32", matrix=2048):
+    common = {
+        "shape": dataclasses.asdict(shape),
+        "timing": timing,
+        "decode": decode,
+        "dtype_policy": dtype_policy,
+    }
+    jobs = [dict(common, kind="peak", name="matmul_peak", matrix=256 if smoke else matrix)]
+    if backend != "tensorflow":
+        jit_modes = (True,)  # JAX trains compiled; its op-by-op mode is not how it is used
+    elif smoke:
+        jit_modes = (False,)
+    else:
+        jit_modes = (False, True)
     for contender in CLASSIFIERS:
         for jit in jit_modes:
             jobs.append(
@@ -444,6 +502,8 @@ def _jobs(shape, timing, decode, smoke):
                     name=f"seq2seq/{contender}/{'xla' if jit else 'graph'}",
                 )
             )
+    if backend != "tensorflow":
+        return jobs  # decoding (this project's Generator) and the profile are TensorFlow's
     decoders = ["ours_cached", "ours_uncached", "kerashub_gpt2"]
     if not smoke:
         decoders += ["ours_cached_nojit", "kerashub_gpt2_xla"]
@@ -483,18 +543,36 @@ def _load_average():
 
 
 def _versions():
+    from importlib.metadata import PackageNotFoundError, version
+
     import keras
-    import numpy as np
-    import tensorflow as tf
 
-    versions = {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}
-    try:
-        from importlib.metadata import version
-
-        versions["keras_hub"] = version("keras-hub")
-    except Exception:  # noqa: BLE001 - not installed
-        versions["keras_hub"] = None
+    versions = {"backend": keras.config.backend()}
+    for package in ("tensorflow", "jax", "keras", "keras-hub", "numpy"):
+        try:
+            versions[package.replace("-", "_")] = version(package)
+        except PackageNotFoundError:
+            versions[package.replace("-", "_")] = None
     return versions
+
+
+def _accelerator():
+    """The accelerator the backend computes on (`None` for the CPU)."""
+    import keras
+
+    if keras.config.backend() == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return None if device.platform == "cpu" else f"{device.platform}: {device.device_kind}"
+    if keras.config.backend() == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            details = tf.config.experimental.get_device_details(gpus[0])
+            return f"gpu: {details.get('device_name', gpus[0].name)}"
+    return None
 
 
 def _rate(result, task):
@@ -599,6 +677,13 @@ def format_table(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=sorted(CONFIGS), default="reference")
+    parser.add_argument(
+        "--dtype-policy",
+        choices=DTYPE_POLICIES,
+        default="float32",
+        help="Keras dtype policy of every contender (mixed_bfloat16: bfloat16 compute, float32 "
+        "weights; the matmul peak is then measured in bfloat16)",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny shapes, in-process, fast")
     parser.add_argument("--output", help="JSON file (default: benchmarks/results/CONFIG.json)")
     parser.add_argument(
@@ -617,7 +702,20 @@ def main(argv=None):
     shape = SMOKE_SHAPE if args.smoke else CONFIGS[args.config]
     decode = SMOKE_DECODE if args.smoke else DECODE
     timing = TIMING[config]
-    jobs = _jobs(shape, timing, decode, args.smoke)
+    import keras
+
+    backend = keras.config.backend()
+    if backend not in ("tensorflow", "jax"):
+        parser.error(f"the benchmarks run on the tensorflow or jax backend, not {backend!r}")
+    accelerator = _accelerator()
+    matrix = 8192 if accelerator else 2048
+    jobs = _jobs(shape, timing, decode, args.smoke, backend, args.dtype_policy, matrix)
+    if backend != "tensorflow":
+        print(
+            f"Backend {backend}: classifiers and seq2seq compiled; decoding and the op profile "
+            "need TensorFlow and are left out.",
+            file=sys.stderr,
+        )
     if not _keras_hub_available():
         print("keras-hub is not installed: the KerasHub peers are skipped.", file=sys.stderr)
         jobs = [job for job in jobs if "kerashub" not in job["name"]]
@@ -653,7 +751,9 @@ def main(argv=None):
         "shape": dataclasses.asdict(shape),
         "decode": decode,
         "timing": timing,
+        "dtype_policy": args.dtype_policy,
         "machine": {
+            "accelerator": accelerator,
             "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(),
@@ -669,8 +769,8 @@ def main(argv=None):
     }
     print(format_table(results))
     if peak:
-        matrix = results["matmul_peak"]["matrix"]
-        print(f"\nmatmul peak: {peak:.1f} GFLOP/s (float32 {matrix}x{matrix})")
+        matrix, dtype = results["matmul_peak"]["matrix"], results["matmul_peak"]["dtype"]
+        print(f"\nmatmul peak: {peak:.1f} GFLOP/s ({dtype} {matrix}x{matrix})")
     for name, ratio in summary["ratios"].items():
         target = summary["targets"].get(name)
         met = (
@@ -690,7 +790,8 @@ def main(argv=None):
                 print(f"  {name}/{task}: {entry['op_ms_per_step']:.0f} ms: {shares}")
     output = args.output
     if output is None and not args.smoke:
-        output = os.path.join(HERE, "results", f"{config}.json")
+        suffix = "" if args.dtype_policy == "float32" else f"-{args.dtype_policy}"
+        output = os.path.join(HERE, "results", f"{config}{suffix}.json")
     if output:
         os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
         with open(output, "w") as file:

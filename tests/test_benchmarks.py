@@ -75,6 +75,56 @@ def test_smoke_run_writes_the_report(tmp_path):
     assert report["ratios"] == {}  # no peer ran
 
 
+@pytest.mark.slow
+def test_smoke_run_in_mixed_bfloat16(tmp_path):
+    output = tmp_path / "smoke.json"
+    process = subprocess.run(
+        [sys.executable, str(RUN), "--smoke", "--dtype-policy", "mixed_bfloat16"]
+        + ["--only", "seq2seq/ours", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert process.returncode == 0, process.stderr[-3000:]
+    report = json.loads(output.read_text())
+    assert report["dtype_policy"] == "mixed_bfloat16"
+    assert report["machine"]["backend"] == "tensorflow"
+    assert report["results"]["matmul_peak"]["dtype"] == "bfloat16"
+    seq2seq = report["results"]["seq2seq/ours/graph"]
+    assert seq2seq["dtype_policy"] == "mixed_bfloat16"
+    assert seq2seq["training"]["tokens_per_s"] > 0
+
+
+def test_jobs_follow_the_backend_and_the_dtype_policy():
+    run = _load_run_module()
+    shape, timing, decode = run.CONFIGS["gpu"], run.TIMING["gpu"], run.DECODE
+
+    def names(jobs):
+        return [job["name"] for job in jobs]
+
+    tensorflow = run._jobs(shape, timing, decode, smoke=False)
+    assert "classifier/ours/graph" in names(tensorflow)
+    assert "classifier/ours/xla" in names(tensorflow)
+    assert "decoding/ours_cached" in names(tensorflow)
+    assert "profile/ours" in names(tensorflow)
+    assert tensorflow[0]["matrix"] == 2048
+
+    # JAX: compiled only; no decoding and no profile (both TensorFlow's).
+    jax = run._jobs(shape, timing, decode, False, "jax", "mixed_bfloat16", matrix=8192)
+    assert names(jax) == [
+        "matmul_peak",
+        "classifier/ours/xla",
+        "classifier/kerashub/xla",
+        "classifier/kerasio/xla",
+        "seq2seq/ours/xla",
+        "seq2seq/kerasio/xla",
+    ]
+    assert all(job["dtype_policy"] == "mixed_bfloat16" for job in jax)
+    assert all(job["jit_compile"] for job in jax if "jit_compile" in job)
+    assert jax[0]["matrix"] == 8192
+
+
 def test_summarize_ratios_and_targets():
     run = _load_run_module()
 
