@@ -123,7 +123,7 @@ def add_model_options(
     )
     group.add_argument(
         "--ema",
-        type=float,
+        type=_momentum,
         default=0.0,
         help="keep an exponential moving average of the weights with this momentum (0.999 "
         "averages about the last 1000 steps; 0: off): validation scores it, and the model "
@@ -140,6 +140,22 @@ def add_cosine_decay_option(group, default):
         default=default,
         help="lower the learning rate along a cosine to 0 at the end of the last epoch",
     )
+
+
+def positive_int(value):
+    """An argparse type: an int of at least 1."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1. Received: {number}")
+    return number
+
+
+def _momentum(value):
+    """An argparse type: a float in [0, 1) (0 turns the averaging off)."""
+    momentum = float(value)
+    if not 0.0 <= momentum < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1) (0: off). Received: {momentum}")
+    return momentum
 
 
 def start(args, **smoke):
@@ -200,8 +216,6 @@ def make_optimizer(args, weight_decay=None, decay_steps=None):
         learning_rate = TransformerSchedule(args.embedding_dim, warmup_steps=args.warmup_steps)
         kwargs = {"beta_1": 0.9, "beta_2": 0.98, "epsilon": 1e-9}
     ema = getattr(args, "ema", 0.0)
-    if not 0.0 <= ema < 1.0:
-        raise SystemExit(f"--ema must be in [0, 1) (0: off). Received: {ema}")
     if ema:
         kwargs.update(use_ema=True, ema_momentum=ema)
         print(f"Weight averaging: exponential moving average, momentum {ema}")
@@ -219,13 +233,14 @@ def make_optimizer(args, weight_decay=None, decay_steps=None):
 # ------------------------------------------------------------------------------ training
 
 
-def training_callbacks(args, *extra):
-    """Backup-and-restore in OUTPUT_DIR/backup, TensorBoard if asked, then `extra`.
+def training_callbacks(args, *extra, backup=None):
+    """Backup-and-restore in `backup` (default OUTPUT_DIR/backup), TensorBoard if asked, then
+    `extra`.
 
     A run that is interrupted (Ctrl-C, a killed job) resumes from its last finished epoch when
     the same command is run again; the backup is deleted when training completes.
     """
-    backup = args.output_dir / "backup"
+    backup = Path(backup) if backup else args.output_dir / "backup"
     if (backup / "training_metadata.json").exists():
         print(f"Resuming the interrupted training from {backup}")
     # double_checkpoint: the previous backup is kept until the new one is complete, so a
@@ -245,12 +260,24 @@ def steps_taken(model):
     return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
-def fit(model, args, x, y=None, validation_data=None, callbacks=(), **kwargs):
+def fit(
+    model,
+    args,
+    x,
+    y=None,
+    validation_data=None,
+    callbacks=(),
+    backup=None,
+    plot="history.png",
+    **kwargs,
+):
     """`model.fit` with the scripts' callbacks and timing; returns `(history, seconds)`.
 
     `x` is arrays (batched with `--batch-size`) or a batched `tf.data.Dataset`. Under a
     --strategy other than the default, arrays go through `distribute.make_dataset`: global
-    batches, sharded by data, shuffled with --seed (the same order on every worker)."""
+    batches, sharded by data, shuffled with --seed (the same order on every worker).
+    `backup` is the backup folder (see `training_callbacks`); the loss curves are saved as
+    OUTPUT_DIR/`plot`."""
     started = time.perf_counter()
     is_dataset = hasattr(x, "element_spec")
     if not is_dataset and args.strategy != "default" and "sample_weight" not in kwargs:
@@ -268,14 +295,14 @@ def fit(model, args, x, y=None, validation_data=None, callbacks=(), **kwargs):
         validation_data=validation_data,
         epochs=args.epochs,
         batch_size=None if is_dataset else args.batch_size,
-        callbacks=training_callbacks(args, *callbacks),
+        callbacks=training_callbacks(args, *callbacks, backup=backup),
         verbose="auto",
         **kwargs,
     )
     seconds = time.perf_counter() - started
     print(f"Training took {seconds:.1f} s")
     if history.history:
-        save_plot(analysis.plot_training_history(history), args.output_dir / "history.png")
+        save_plot(analysis.plot_training_history(history), args.output_dir / plot)
     return history, seconds
 
 

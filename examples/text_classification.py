@@ -10,11 +10,19 @@ wraps the classifier and its vectorizer into a model from raw strings to labels,
 a TensorFlow SavedModel (OUTPUT_DIR/saved_model), reloads it and classifies a few sentences with
 the reloaded model. Writes results.json, history.png and confusion_matrix.png.
 
+With --ensemble N it trains N classifiers, from seeds SEED, SEED+1, ..., each with 1/N of
+--max-train-seconds, and classifies with the mean of their probabilities
+(`transformer_keras.models.build_ensemble`); the exported model is the ensemble. Run again
+after an interruption, it loads the members already trained (OUTPUT_DIR/ensemble) and resumes
+the one that was training (OUTPUT_DIR/backup_member_I).
+
     python examples/text_classification.py
     python examples/text_classification.py --dataset sst2 --data-dir ../shared/datasets/sst2
     python examples/text_classification.py --data reviews.csv --text-column review
 """
 
+import json
+import shutil
 import time
 
 import _common
@@ -27,7 +35,7 @@ from sklearn.metrics import classification_report, confusion_matrix
 from sklearn.pipeline import make_pipeline
 
 from transformer_keras import analysis, datasets, export, tagging, text
-from transformer_keras.models import build_text_classifier
+from transformer_keras.models import build_ensemble, build_text_classifier
 from transformer_keras.training import BestWeights, TimeBudget
 
 DEMO_SENTENCES = [
@@ -111,6 +119,13 @@ def parse_args(argv=None):
         type=float,
         default=0,
         help="stop training after this many seconds (0: no limit)",
+    )
+    training.add_argument(
+        "--ensemble",
+        type=_common.positive_int,
+        default=1,
+        help="train this many classifiers (seeds SEED, SEED+1, ...; each gets 1/N of "
+        "--max-train-seconds) and average their probabilities",
     )
     training.add_argument(
         "--eval-every",
@@ -242,51 +257,37 @@ def main(argv=None):
     def vectorize(texts):
         return np.asarray(vectorizer(texts), dtype="int32")
 
-    with _common.scope():  # the --strategy: variables on every replica
-        classifier = build_text_classifier(
-            vocabulary_size=vectorizer.vocabulary_size(),
-            num_classes=len(class_names),
-            sequence_length=sequence_length,
-            embedding_dim=args.embedding_dim,
-            num_heads=args.num_heads,
-            num_layers=args.num_layers,
-            intermediate_dim=args.intermediate_dim,
-            dropout=args.dropout,
-            pooling=args.pooling,
-            norm_first=args.norm_first,
-        )
-        classifier.summary()
-        steps = args.epochs * -(-len(train_texts) // args.batch_size)
-        classifier.compile(
-            optimizer=_common.make_optimizer(
-                args, decay_steps=steps if args.cosine_decay else None
-            ),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
-            jit_compile=args.jit_compile,
-        )
-
     # Train, keeping the weights that score best on the validation split.
     validation = (vectorize(val_texts), y_val)
-    budget = TimeBudget(args.max_train_seconds)
-    best = BestWeights(validation, every=args.eval_every or None)
-    cpu_started = time.process_time()
     x_train = vectorize(train_texts)
-    if args.word_dropout:  # a tf.data pipeline that hides words, batch by batch
-        x_train = tagging.word_dropout_dataset(
-            {"token_ids": x_train},
+    cpu_started = time.process_time()
+    members, runs = [], []
+    for index in range(args.ensemble):
+        classifier, run = train_classifier(
+            args,
+            index,
+            vectorizer.vocabulary_size(),
+            len(class_names),
+            x_train,
             y_train,
-            None,
-            args.batch_size,
-            args.word_dropout,
-            keys=("token_ids",),
-            seed=args.seed,
+            validation,
         )
-        y_train = None
-    _, train_seconds = _common.fit(
-        classifier, args, x_train, y_train, validation_data=validation, callbacks=[budget, best]
-    )
+        members.append(classifier)
+        runs.append(run)
     train_cpu_seconds = time.process_time() - cpu_started
+    train_seconds = sum(run["train_seconds"] for run in runs)
+    if args.ensemble == 1:
+        classifier = members[0]
+    else:
+        classifier = build_ensemble(members, name="text_classifier_ensemble")
+        for index, (member, run) in enumerate(zip(members, runs)):
+            run["test_accuracy"] = float(
+                np.mean(member.predict(vectorize(test_texts), 256, verbose=0).argmax(-1) == y_test)
+            )
+            print(
+                f"Member {index + 1} (seed {run['seed']}): test accuracy {run['test_accuracy']:.4f}"
+            )
+        shutil.rmtree(args.output_dir / "ensemble", ignore_errors=True)  # all trained
 
     # Evaluate.
     logits = classifier.predict(vectorize(test_texts), batch_size=256, verbose=0)
@@ -295,7 +296,10 @@ def main(argv=None):
     _common.print_table(
         [
             ["TF-IDF + logistic regression baseline", baseline_accuracy],
-            ["Transformer", accuracy],
+            [
+                "Transformer" + (f" (ensemble of {args.ensemble})" if args.ensemble > 1 else ""),
+                accuracy,
+            ],
         ],
         ["model", "test accuracy"],
     )
@@ -336,14 +340,104 @@ def main(argv=None):
             "transformer_accuracy": accuracy,
             "train_seconds": train_seconds,
             "train_cpu_seconds": train_cpu_seconds,
-            "train_steps": _common.steps_taken(classifier),
-            "stopped_by_time_budget": budget.stopped_early,
-            "best_validation_accuracy": best.best_score,
-            "best_step": best.best_step,
+            "train_steps": sum(run["train_steps"] for run in runs),
+            "stopped_by_time_budget": any(run["stopped_by_time_budget"] for run in runs),
+            "best_validation_accuracy": runs[0]["best_validation_accuracy"]
+            if args.ensemble == 1
+            else float(
+                np.mean(classifier.predict(validation[0], 256, verbose=0).argmax(-1) == y_val)
+            ),
+            "best_step": runs[0]["best_step"] if args.ensemble == 1 else None,
+            "members": runs if args.ensemble > 1 else None,
             "total_seconds": time.perf_counter() - started,
             "num_parameters": classifier.count_params(),
         },
     )
+
+
+def train_classifier(args, index, vocabulary_size, num_classes, x_train, y_train, validation):
+    """Builds, compiles and trains classifier `index` of --ensemble (seed SEED + index).
+
+    Returns `(classifier, run)`, `run` a dict of its training figures. A member finished by an
+    interrupted run (its weights in OUTPUT_DIR/ensemble) is loaded instead of trained again.
+    """
+    ensemble = args.ensemble > 1
+    seed = args.seed + index
+    finished = args.output_dir / "ensemble" / f"member_{index}.weights.h5"
+    if ensemble:
+        keras.utils.set_random_seed(seed)
+        print(f"Ensemble member {index + 1}/{args.ensemble} (seed {seed})")
+    with _common.scope():  # the --strategy: variables on every replica
+        classifier = build_text_classifier(
+            vocabulary_size=vocabulary_size,
+            num_classes=num_classes,
+            sequence_length=x_train.shape[1],
+            embedding_dim=args.embedding_dim,
+            num_heads=args.num_heads,
+            num_layers=args.num_layers,
+            intermediate_dim=args.intermediate_dim,
+            dropout=args.dropout,
+            pooling=args.pooling,
+            norm_first=args.norm_first,
+            name=f"text_classifier_{index}" if ensemble else "text_classifier",
+        )
+        if index == 0:
+            classifier.summary()
+        steps = args.epochs * -(-len(x_train) // args.batch_size)
+        classifier.compile(
+            optimizer=_common.make_optimizer(
+                args, decay_steps=steps if args.cosine_decay else None
+            ),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+            jit_compile=args.jit_compile,
+        )
+    run = {"seed": seed}
+    if finished.exists():
+        classifier.load_weights(finished)
+        print(f"Member {index + 1} was trained by an interrupted run: loaded {finished}")
+        return classifier, dict(run, **_finished_run(finished))
+
+    budget = TimeBudget(args.max_train_seconds / args.ensemble)
+    best = BestWeights(validation, every=args.eval_every or None)
+    x, y = x_train, y_train
+    if args.word_dropout:  # a tf.data pipeline that hides words, batch by batch
+        x = tagging.word_dropout_dataset(
+            {"token_ids": x_train},
+            y_train,
+            None,
+            args.batch_size,
+            args.word_dropout,
+            keys=("token_ids",),
+            seed=seed,
+        )
+        y = None
+    _, seconds = _common.fit(
+        classifier,
+        args,
+        x,
+        y,
+        validation_data=validation,
+        callbacks=[budget, best],
+        backup=args.output_dir / f"backup_member_{index}" if ensemble else None,
+        plot=f"history_member_{index}.png" if ensemble else "history.png",
+    )
+    run.update(
+        train_seconds=seconds,
+        train_steps=_common.steps_taken(classifier),
+        stopped_by_time_budget=budget.stopped_early,
+        best_validation_accuracy=best.best_score,
+        best_step=best.best_step,
+    )
+    if ensemble:  # kept until every member is trained, for a resumed run
+        finished.parent.mkdir(parents=True, exist_ok=True)
+        classifier.save_weights(finished)
+        finished.with_suffix(".json").write_text(json.dumps(run, default=float))
+    return classifier, run
+
+
+def _finished_run(path):
+    return json.loads(path.with_suffix(".json").read_text())
 
 
 if __name__ == "__main__":

@@ -145,13 +145,67 @@ def test_text_classification_with_weight_averaging(tmp_path):
     assert_files(tmp_path, "results.json", "saved_model")
 
 
+def test_text_classification_ensemble(tmp_path):
+    out = run_smoke("text_classification", tmp_path, "--ensemble", "2", "--ema", "0.9")
+    assert "Ensemble member 1/2 (seed 0)" in out
+    assert "Ensemble member 2/2 (seed 1)" in out
+    assert "Transformer (ensemble of 2)" in out
+    figures = results(tmp_path)
+    members = figures["members"]
+    assert [member["seed"] for member in members] == [0, 1]
+    assert figures["train_steps"] == sum(member["train_steps"] for member in members) > 0
+    for member in members:
+        assert 0.0 <= member["test_accuracy"] <= 1.0
+    assert_files(tmp_path, "saved_model", "history_member_0.png", "history_member_1.png")
+    # Backups and the finished members' weights are removed once all are trained.
+    leftovers = [p.name for p in tmp_path.iterdir() if "backup" in p.name or p.name == "ensemble"]
+    assert leftovers == []
+
+
+def test_interrupted_ensemble_keeps_its_finished_members(tmp_path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
+    command = [sys.executable, str(EXAMPLES / "text_classification.py"), "--smoke"]
+    command += ["--ensemble", "2", "--output-dir", str(tmp_path)]
+    # Killed as the second member starts: the first one's weights are on disk by then.
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        for line in process.stdout:
+            if line.startswith("Ensemble member 2/2"):
+                break
+    finally:
+        process.kill()
+        process.wait(timeout=60)
+    finished = tmp_path / "ensemble" / "member_0.weights.h5"
+    assert finished.exists()
+    first = json.loads(finished.with_suffix(".json").read_text())
+
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Member 1 was trained by an interrupted run: loaded {finished}" in result.stdout
+    assert "Ensemble member 1/2" in result.stdout  # announced, then loaded, not trained
+    assert results(tmp_path)["members"][0]["train_steps"] == first["train_steps"]
+    assert not (tmp_path / "ensemble").exists()
+
+
+def test_ensemble_size_must_be_positive(tmp_path):
+    command = [sys.executable, str(EXAMPLES / "text_classification.py"), "--smoke"]
+    command += ["--ensemble", "0", "--output-dir", str(tmp_path)]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "argument --ensemble: must be at least 1. Received: 0" in result.stderr
+
+
 def test_ema_must_be_below_one(tmp_path):
+    # Refused when the options are parsed, before any data is loaded.
     command = [sys.executable, str(EXAMPLES / "text_classification.py"), "--smoke", "--ema", "1"]
     command += ["--output-dir", str(tmp_path)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0
-    assert "--ema must be in [0, 1) (0: off). Received: 1.0" in result.stderr
+    assert result.returncode == 2  # argparse's usage error
+    assert "argument --ema: must be in [0, 1) (0: off). Received: 1.0" in result.stderr
+    assert "Data:" not in result.stdout
 
 
 def test_vision_transformer_with_float16_and_loss_scaling(tmp_path):
