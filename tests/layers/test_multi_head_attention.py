@@ -660,3 +660,32 @@ def test_bad_call_arguments(ref, cross, self_attention):
         cross(QUERY, key_value=np.zeros((B, 2, S, 2, 3), "float32"))
     with pytest.raises(ValueError, match="value_dim"):
         _mha(ref, key_dim=4, value_dim=2).init_cache(B, 8)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="the fused op's JAX/TPU path")
+def test_masked_attention_turns_off_the_tpu_kernel(monkeypatch):
+    # Keras' TPU kernel would apply the first example's mask to every example of the batch.
+    from keras import ops
+
+    from transformer_keras.layers import multi_head_attention
+
+    calls = []
+    original = ops.dot_product_attention
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("flash_attention"))
+        return original(*args, **{**kwargs, "flash_attention": None})
+
+    monkeypatch.setattr(ops, "dot_product_attention", spy)
+    layer = MultiHeadAttention(num_heads=2, key_dim=4)
+    x = np.random.default_rng(0).normal(size=(2, 5, 8)).astype("float32")
+    mask = np.ones((2, 5, 5), bool)
+    mask[1, :, 3:] = False
+    expected = keras.ops.convert_to_numpy(layer(x, x, attention_mask=mask))
+    assert calls == [None]  # not on a TPU: the op chooses
+
+    monkeypatch.setattr(multi_head_attention, "_jax_on_tpu", lambda: True)
+    output = keras.ops.convert_to_numpy(layer(x, x, attention_mask=mask))
+    layer(x, x)  # no mask: nothing to get wrong, the kernel may run
+    assert calls == [None, False, None]
+    np.testing.assert_allclose(output, expected, rtol=1e-6, atol=1e-6)

@@ -1,5 +1,6 @@
 """Multi-head scaled dot-product attention (sections 3.2.1 and 3.2.2)."""
 
+import functools
 import math
 
 import keras
@@ -15,6 +16,21 @@ from transformer_keras.layers._utils import (
     to_bool_mask,
 )
 from transformer_keras.layers.rotary_embedding import RotaryEmbedding
+
+
+@functools.cache
+def _jax_on_tpu():
+    """Whether Keras runs on JAX with a TPU.
+
+    There `keras.ops.dot_product_attention` with a concrete (not traced) mask runs the TPU
+    kernel with the mask of the batch's first example for every example (Keras 3.15); traced
+    masks (inside `jit`) never use that kernel. So the layer turns it off for masked attention.
+    """
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
+
+    return jax.devices()[0].platform == "tpu"
 
 
 def _check_width(name, shape, expected):
@@ -498,7 +514,12 @@ class MultiHeadAttention(keras.layers.Layer):
                     ),
                 )
             attended = ops.dot_product_attention(
-                query_heads, key_heads, value_heads, mask=mask, scale=scale
+                query_heads,
+                key_heads,
+                value_heads,
+                mask=mask,
+                scale=scale,
+                flash_attention=False if mask is not None and _jax_on_tpu() else None,
             )
             if has_key is not None:
                 attended = attended * ops.cast(ops.transpose(has_key, (0, 2, 1, 3)), attended.dtype)
