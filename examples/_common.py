@@ -142,6 +142,32 @@ def add_cosine_decay_option(group, default):
     )
 
 
+def add_anneal_option(group):
+    """Adds `--anneal` (for scripts with `--max-train-seconds`; see `check_anneal`)."""
+    group.add_argument(
+        "--anneal",
+        choices=("linear", "cosine"),
+        help="lower the learning rate from --learning-rate to 0 over --max-train-seconds "
+        "(TimeBudget's anneal): a fixed budget ends nearer a minimum than at a constant rate",
+    )
+
+
+def check_anneal(args, parser):
+    """`--anneal` needs a time budget and a constant learning rate: a usage error if not."""
+    if not getattr(args, "anneal", None):
+        return
+    if not args.max_train_seconds:
+        parser.error("--anneal needs --max-train-seconds (the budget it decays over)")
+    if getattr(args, "warmup_steps", 0) > 0 or getattr(args, "cosine_decay", False):
+        parser.error(
+            "--anneal needs a constant --learning-rate: drop --warmup-steps/--cosine-decay"
+        )
+    print(
+        f"Learning rate: {args.learning_rate:g} annealed ({args.anneal}) to 0 over "
+        f"{args.max_train_seconds:g} s"
+    )
+
+
 def positive_int(value):
     """An argparse type: an int of at least 1."""
     number = int(value)

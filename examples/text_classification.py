@@ -120,6 +120,7 @@ def parse_args(argv=None):
         default=0,
         help="stop training after this many seconds (0: no limit)",
     )
+    _common.add_anneal_option(training)
     training.add_argument(
         "--ensemble",
         type=_common.positive_int,
@@ -134,7 +135,9 @@ def parse_args(argv=None):
         help="score the validation split every N batches as well as after every epoch; the "
         "weights with the best validation accuracy are kept in the end (0: epochs only)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    _common.check_anneal(args, parser)
+    return args
 
 
 def column(value):
@@ -398,7 +401,7 @@ def train_classifier(args, index, vocabulary_size, num_classes, x_train, y_train
         print(f"Member {index + 1} was trained by an interrupted run: loaded {finished}")
         return classifier, dict(run, **_finished_run(finished))
 
-    budget = TimeBudget(args.max_train_seconds / args.ensemble)
+    budget = TimeBudget(args.max_train_seconds / args.ensemble, anneal=args.anneal)
     best = BestWeights(validation, every=args.eval_every or None)
     x, y = x_train, y_train
     if args.word_dropout:  # a tf.data pipeline that hides words, batch by batch

@@ -90,7 +90,10 @@ def parse_args(argv=None):
     decoding.add_argument(
         "--max-train-seconds", type=float, help="stop training after this many seconds"
     )
-    return parser.parse_args(argv)
+    _common.add_anneal_option(decoding)
+    args = parser.parse_args(argv)
+    _common.check_anneal(args, parser)
+    return args
 
 
 def load_pairs(args):
@@ -214,7 +217,7 @@ def main(argv=None):
         )
 
     # Train.
-    budget = TimeBudget(args.max_train_seconds)
+    budget = TimeBudget(args.max_train_seconds, anneal=args.anneal)
     x_train, y_train = make_batch(train_src, train_tgt)
     _, train_seconds = _common.fit(
         model,

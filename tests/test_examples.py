@@ -197,6 +197,30 @@ def test_ensemble_size_must_be_positive(tmp_path):
     assert "argument --ensemble: must be at least 1. Received: 0" in result.stderr
 
 
+def test_translation_anneals_the_learning_rate_over_the_budget(tmp_path):
+    out = run_smoke("translation", tmp_path, "--anneal", "linear", "--max-train-seconds", "300")
+    assert "Learning rate: 0.001 annealed (linear) to 0 over 300 s" in out
+    assert_files(tmp_path, "results.json", "saved_model")
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--anneal", "cosine"], "--anneal needs --max-train-seconds"),
+        (
+            ["--anneal", "linear", "--max-train-seconds", "60", "--warmup-steps", "100"],
+            "--anneal needs a constant --learning-rate",
+        ),
+    ],
+)
+def test_anneal_needs_a_budget_and_a_constant_rate(tmp_path, options, message):
+    command = [sys.executable, str(EXAMPLES / "translation.py"), "--smoke", *options]
+    command += ["--output-dir", str(tmp_path)]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
 def test_ema_must_be_below_one(tmp_path):
     # Refused when the options are parsed, before any data is loaded.
     command = [sys.executable, str(EXAMPLES / "text_classification.py"), "--smoke", "--ema", "1"]

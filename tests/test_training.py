@@ -447,6 +447,85 @@ def test_time_budget_rejects_bad_arguments(kwargs):
         TimeBudget(**kwargs)
 
 
+class _RateRecorder(keras.callbacks.Callback):
+    """Records the optimizer's learning rate as each batch begins (after the budget set it)."""
+
+    def __init__(self, set_at_train_begin=None):
+        super().__init__()
+        self.rates, self.set_at_train_begin = [], set_at_train_begin
+
+    def on_train_begin(self, logs=None):
+        if self.set_at_train_begin is not None:  # as BackupAndRestore restores a decayed rate
+            self.model.optimizer.learning_rate = self.set_at_train_begin
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.rates.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+
+def _fit_annealed(budget, optimizer=None, before=None, epochs=1):
+    x, y = tiny_data(batch=12)
+    model = tiny_model()
+    model.compile(
+        optimizer=optimizer or keras.optimizers.SGD(0.1),
+        loss=MaskedSparseCategoricalCrossentropy(),
+    )
+    recorder = _RateRecorder()
+    callbacks = ([before] if before else []) + [budget, recorder]
+    model.fit(x, y, batch_size=2, epochs=epochs, verbose=0, callbacks=callbacks)
+    return model, recorder.rates
+
+
+def test_time_budget_anneals_the_rate_linearly_over_the_seconds():
+    # The fake clock reads 1 at the start, then 2 before batch 0, 3 after it, 4 before batch
+    # 1, ...: before batch k, 2k + 1 of the 20 seconds are used.
+    budget = TimeBudget(20.0, clock=_FakeClock(1.0), anneal="linear")
+    model, rates = _fit_annealed(budget)
+    expected = [0.1 * (1 - (2 * k + 1) / 20) for k in range(6)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-5)
+    # Put back when training ends, so that a later fit starts from the same rate.
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.1)
+
+
+def test_time_budget_anneals_along_a_cosine_over_the_steps():
+    budget = TimeBudget(None, max_steps=4, clock=_FakeClock(1.0), anneal="cosine")
+    _, rates = _fit_annealed(budget, epochs=2)
+    expected = [0.1 * (1 + np.cos(np.pi * k / 4)) / 2 for k in range(4)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-5, atol=1e-9)
+    assert budget.stopped_early and budget.steps == 4
+
+
+def test_time_budget_anneals_from_the_compiled_rate_after_a_restore():
+    # A resumed run's optimizer comes back with the decayed rate of its backup; the schedule
+    # still starts from the rate the model was compiled with.
+    budget = TimeBudget(None, max_steps=6, anneal="linear")
+    _, rates = _fit_annealed(budget, before=_RateRecorder(set_at_train_begin=1e-5))
+    np.testing.assert_allclose(rates, [0.1 * (1 - k / 6) for k in range(6)], rtol=1e-5)
+
+
+def test_time_budget_without_anneal_leaves_the_rate_alone():
+    _, rates = _fit_annealed(TimeBudget(100.0, clock=_FakeClock(1.0)))
+    np.testing.assert_allclose(rates, [0.1] * 6, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"seconds": 10, "anneal": "exponential"}, "`anneal` must be one of"),
+        ({"seconds": None, "anneal": "linear"}, "`anneal` needs a budget"),
+        ({"seconds": 0, "anneal": "cosine"}, "`anneal` needs a budget"),
+    ],
+)
+def test_time_budget_rejects_bad_anneal(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TimeBudget(**kwargs)
+
+
+def test_time_budget_anneal_refuses_a_schedule():
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    with pytest.raises(ValueError, match="constant learning rate, not a schedule"):
+        _fit_annealed(TimeBudget(10.0, anneal="linear"), optimizer=keras.optimizers.SGD(schedule))
+
+
 # ----------------------------------------------------------------------------- best weights
 
 

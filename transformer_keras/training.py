@@ -377,6 +377,9 @@ class MaskedAccuracy(keras.metrics.Metric):
         return {"ignore_class": self.ignore_class, "name": self.name, "dtype": self.dtype}
 
 
+ANNEALING = (None, "linear", "cosine")
+
+
 class TimeBudget(keras.callbacks.Callback):
     """Stops training once `seconds` of wall time have passed since training began, or after
     `max_steps` training batches.
@@ -385,12 +388,23 @@ class TimeBudget(keras.callbacks.Callback):
     budget; the epoch in progress ends there (its validation, if any, still runs) and
     `model.fit` returns normally. Use it to bound a run's duration whatever the hardware.
 
+    With `anneal`, the learning rate falls from the optimizer's rate to 0 as the budget is
+    used up: before every batch it is set to `rate * (1 - f)` (`"linear"`) or
+    `rate * (1 + cos(pi f)) / 2` (`"cosine"`), `f` the fraction of the budget used (of the
+    seconds or of the steps, whichever is further along). A constant rate stops far from the
+    minimum it circles; decaying to zero at the end of a fixed budget gets closer, at no cost
+    per step. `rate` is the optimizer's learning rate when the callback meets the model (at the
+    start of `fit`, before a `BackupAndRestore` restores a decayed one), and it is put back when
+    training ends.
+
     Args:
         seconds: The budget in seconds (a positive number), or `None` or 0 for no limit.
         max_steps: The most training batches (a positive int), or `None` for no limit. On a
             loaded machine, it gives a run the number of updates another run got.
         clock: A function returning the current time in seconds. Defaults to
             `time.perf_counter`; tests pass a fake clock.
+        anneal: `None` (the learning rate is left alone), `"linear"` or `"cosine"`: decay the
+            optimizer's constant learning rate to 0 over the budget.
 
     Attributes:
         stopped_early: Whether the budget ran out and training was stopped.
@@ -404,7 +418,7 @@ class TimeBudget(keras.callbacks.Callback):
         False
     """
 
-    def __init__(self, seconds, max_steps=None, clock=None):
+    def __init__(self, seconds, max_steps=None, clock=None, anneal=None):
         super().__init__()
         bad = isinstance(seconds, bool) or not isinstance(seconds, (numbers.Real, type(None)))
         if bad or (seconds is not None and (math.isnan(seconds) or seconds < 0)):
@@ -421,19 +435,65 @@ class TimeBudget(keras.callbacks.Callback):
             clock = time.perf_counter
         if not callable(clock):
             raise ValueError(f"`clock` must be a function returning seconds, got {clock!r}.")
+        if anneal not in ANNEALING:
+            raise ValueError(f"`anneal` must be one of {ANNEALING}, got {anneal!r}.")
         self.seconds = seconds or None
         self.max_steps = max_steps
+        if anneal and self.seconds is None and max_steps is None:
+            raise ValueError("`anneal` needs a budget: `seconds` or `max_steps`.")
         self.clock = clock
+        self.anneal = anneal
+        self.learning_rate = None
         self.started = None
         self.elapsed = None
         self.steps = 0
         self.stopped_early = False
+
+    def set_model(self, model):
+        super().set_model(model)
+        if self.anneal:
+            optimizer = getattr(model, "optimizer", None)
+            if optimizer is None:
+                raise ValueError("`anneal` needs a compiled model (an optimizer to anneal).")
+            if isinstance(
+                getattr(optimizer, "_learning_rate", None),
+                keras.optimizers.schedules.LearningRateSchedule,
+            ):
+                raise ValueError(
+                    "`anneal` needs an optimizer with a constant learning rate, not a "
+                    f"schedule. Received: {optimizer._learning_rate!r}"
+                )
+            self.learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
     def on_train_begin(self, logs=None):
         self.started = self.clock()
         self.elapsed = 0.0
         self.steps = 0
         self.stopped_early = False
+
+    def fraction_used(self, elapsed=None):
+        """The fraction of the budget used after `elapsed` seconds and `self.steps` steps."""
+        elapsed = self.elapsed if elapsed is None else elapsed
+        fractions = [0.0]
+        if self.seconds is not None:
+            fractions.append(elapsed / self.seconds)
+        if self.max_steps is not None:
+            fractions.append(self.steps / self.max_steps)
+        return min(1.0, max(fractions))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if not self.anneal:
+            return
+        used = self.fraction_used(self.clock() - self.started)
+        if self.anneal == "linear":
+            scale = 1.0 - used
+        else:
+            scale = 0.5 * (1.0 + math.cos(math.pi * used))
+        self.model.optimizer.learning_rate = self.learning_rate * scale
+
+    def on_train_end(self, logs=None):
+        if self.anneal:
+            self.model.optimizer.learning_rate = self.learning_rate
 
     def on_train_batch_end(self, batch, logs=None):
         self.elapsed = self.clock() - self.started
