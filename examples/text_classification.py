@@ -262,7 +262,7 @@ def main(argv=None):
 
     # Train, keeping the weights that score best on the validation split.
     validation = (vectorize(val_texts), y_val)
-    x_train = vectorize(train_texts)
+    x_train, x_test = vectorize(train_texts), vectorize(test_texts)
     cpu_started = time.process_time()
     members, runs = [], []
     for index in range(args.ensemble):
@@ -285,7 +285,7 @@ def main(argv=None):
         classifier = build_ensemble(members, name="text_classifier_ensemble")
         for index, (member, run) in enumerate(zip(members, runs)):
             run["test_accuracy"] = float(
-                np.mean(member.predict(vectorize(test_texts), 256, verbose=0).argmax(-1) == y_test)
+                np.mean(member.predict(x_test, 256, verbose=0).argmax(-1) == y_test)
             )
             print(
                 f"Member {index + 1} (seed {run['seed']}): test accuracy {run['test_accuracy']:.4f}"
@@ -293,7 +293,7 @@ def main(argv=None):
         shutil.rmtree(args.output_dir / "ensemble", ignore_errors=True)  # all trained
 
     # Evaluate.
-    logits = classifier.predict(vectorize(test_texts), batch_size=256, verbose=0)
+    logits = classifier.predict(x_test, batch_size=256, verbose=0)
     predictions = logits.argmax(axis=-1)
     accuracy = float(np.mean(predictions == y_test))
     _common.print_table(
@@ -399,7 +399,7 @@ def train_classifier(args, index, vocabulary_size, num_classes, x_train, y_train
     if finished.exists():
         classifier.load_weights(finished)
         print(f"Member {index + 1} was trained by an interrupted run: loaded {finished}")
-        return classifier, dict(run, **_finished_run(finished))
+        return classifier, dict(run, **json.loads(finished.with_suffix(".json").read_text()))
 
     budget = TimeBudget(args.max_train_seconds / args.ensemble, anneal=args.anneal)
     best = BestWeights(validation, every=args.eval_every or None)
@@ -437,10 +437,6 @@ def train_classifier(args, index, vocabulary_size, num_classes, x_train, y_train
         classifier.save_weights(finished)
         finished.with_suffix(".json").write_text(json.dumps(run, default=float))
     return classifier, run
-
-
-def _finished_run(path):
-    return json.loads(path.with_suffix(".json").read_text())
 
 
 if __name__ == "__main__":

@@ -471,9 +471,8 @@ class TimeBudget(keras.callbacks.Callback):
         self.steps = 0
         self.stopped_early = False
 
-    def fraction_used(self, elapsed=None):
+    def _fraction_used(self, elapsed):
         """The fraction of the budget used after `elapsed` seconds and `self.steps` steps."""
-        elapsed = self.elapsed if elapsed is None else elapsed
         fractions = [0.0]
         if self.seconds is not None:
             fractions.append(elapsed / self.seconds)
@@ -484,7 +483,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         if not self.anneal:
             return
-        used = self.fraction_used(self.clock() - self.started)
+        used = self._fraction_used(self.clock() - self.started)
         if self.anneal == "linear":
             scale = 1.0 - used
         else:

@@ -99,9 +99,7 @@ def build_ensemble(members, name="ensemble"):
             )
 
     inputs = keras.tree.map_structure(
-        lambda tensor: keras.Input(
-            shape=tensor.shape[1:], dtype=tensor.dtype, name=_input_name(tensor)
-        ),
+        lambda tensor: keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=tensor.name),
         first.input,
     )
     logits = [member(inputs) for member in members]
@@ -113,8 +111,3 @@ def _signature(model):
     """Input structure, shapes and dtypes, and the output shape (batch axes left out)."""
     inputs = keras.tree.map_structure(lambda t: (tuple(t.shape[1:]), t.dtype), model.input)
     return inputs, tuple(model.output.shape[1:])
-
-
-def _input_name(tensor):
-    # A functional input's KerasTensor is named after its `keras.Input(name=...)`.
-    return tensor.name.split(":")[0] if tensor.name else None
