@@ -69,7 +69,15 @@ def parse_args(argv=None):
         "--test-size", type=float, default=0.2, help="test fraction when there is no test split"
     )
     data.add_argument(
-        "--validation-size", type=float, default=0.1, help="fraction of training for validation"
+        "--validation-size",
+        type=float,
+        help="fraction of training for validation (default 0.1)",
+    )
+    data.add_argument(
+        "--validation-data",
+        help="labelled CSV/TSV file to validate on instead of a part of the training rows "
+        "(columns found as for --data, or --text-column/--label-column); it scores epochs and "
+        "--eval-every, and the best-scoring weights are kept; it is not trained on",
     )
     data.add_argument(
         "--validation-from",
@@ -137,6 +145,15 @@ def parse_args(argv=None):
     )
     args = parser.parse_args(argv)
     _common.check_anneal(args, parser)
+    if args.validation_data and (
+        args.validation_size is not None or args.validation_from != "random"
+    ):
+        parser.error(
+            "--validation-data replaces the validation split: drop --validation-size and "
+            "--validation-from"
+        )
+    if args.validation_size is None:
+        args.validation_size = 0.1
     return args
 
 
@@ -172,6 +189,19 @@ def load_data(args):
             texts, labels, test_size=len(texts) - args.max_examples, seed=args.seed
         )
     return texts, labels, test_texts, test_labels
+
+
+def load_validation_file(args, class_names):
+    """The --validation-data texts and their label ids (in the training data's classes)."""
+    texts, labels = datasets.load_text_classification_file(
+        args.validation_data, column(args.text_column), column(args.label_column)
+    )
+    try:
+        y_val, _ = datasets.encode_labels(labels, class_names)
+    except ValueError as error:
+        raise ValueError(f"--validation-data {args.validation_data}: {error}") from None
+    print(f"Validation: {args.validation_data}, {len(texts)} examples")
+    return texts, y_val
 
 
 def split_unseen_sentences(texts, labels, fraction, min_tokens, seed):
@@ -225,7 +255,9 @@ def main(argv=None):
     train_texts, train_labels, test_texts, test_labels = load_data(args)
     y_train, class_names = datasets.encode_labels(train_labels)
     y_test, _ = datasets.encode_labels(test_labels, class_names)
-    if args.validation_from == "unseen-sentences":
+    if args.validation_data:
+        val_texts, y_val = load_validation_file(args, class_names)
+    elif args.validation_from == "unseen-sentences":
         train_texts, val_texts, y_train, y_val = split_unseen_sentences(
             train_texts, y_train, args.validation_size, args.sentence_tokens, args.seed
         )
@@ -233,6 +265,11 @@ def main(argv=None):
         train_texts, val_texts, y_train, y_val = datasets.train_test_split_lists(
             train_texts, y_train, test_size=args.validation_size, seed=args.seed, stratify=y_train
         )
+    # The baseline trains on the rows the Transformer trains and validates on, except a
+    # --validation-data file, which is not training data.
+    baseline_texts, baseline_labels = train_texts, list(y_train)
+    if not args.validation_data:
+        baseline_texts, baseline_labels = train_texts + val_texts, baseline_labels + list(y_val)
     y_train, y_val = np.asarray(y_train), np.asarray(y_val)
     print(
         f"{len(train_texts)} train, {len(val_texts)} validation, {len(test_texts)} test "
@@ -244,7 +281,7 @@ def main(argv=None):
         TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
         LogisticRegression(max_iter=2000, C=10.0),
     )
-    baseline.fit(train_texts + val_texts, np.concatenate([y_train, y_val]))
+    baseline.fit(baseline_texts, np.asarray(baseline_labels))
     baseline_accuracy = float(np.mean(baseline.predict(test_texts) == y_test))
     print(f"TF-IDF + logistic regression baseline test accuracy: {baseline_accuracy:.4f}")
 

@@ -272,6 +272,55 @@ def test_text_classification_reads_a_csv_file(tmp_path):
     assert_files(tmp_path / "run", "results.json", "saved_model")
 
 
+def _reviews(path, count, labels=("neg", "pos"), separator=","):
+    """Writes a CSV (or TSV) file of `count` reviews; returns its path as a string."""
+    rows = [f"text{separator}label"] + [
+        f"{'great lovely' if i % 2 else 'awful dull'} film number {i}{separator}{labels[i % 2]}"
+        for i in range(count)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    return str(path)
+
+
+def test_text_classification_validates_on_a_file(tmp_path):
+    data = _reviews(tmp_path / "reviews.csv", 60)
+    validation = _reviews(tmp_path / "held_out.tsv", 7, separator="\t")
+    out = run_smoke(
+        "text_classification", tmp_path / "run", "--data", data, "--validation-data", validation
+    )
+    assert f"Validation: {validation}, 7 examples" in out
+    # All 48 training rows (60 less the 20% test split) train; none is held out to validate.
+    assert "48 train, 7 validation, 12 test examples" in out
+    figures = results(tmp_path / "run")
+    assert figures["num_train"] == 48
+    assert round(figures["best_validation_accuracy"] * 7, 6) in range(8)  # k of the 7 rows
+
+
+def test_text_classification_rejects_unknown_validation_labels(tmp_path):
+    data = _reviews(tmp_path / "reviews.csv", 60)
+    validation = _reviews(tmp_path / "held_out.csv", 6, labels=("neg", "neutral"))
+    command = [sys.executable, str(EXAMPLES / "text_classification.py"), "--smoke"]
+    command += ["--data", data, "--validation-data", validation, "--output-dir", str(tmp_path)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert f"--validation-data {validation}:" in result.stderr
+    assert "neutral" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "options", [["--validation-size", "0.2"], ["--validation-from", "unseen-sentences"]]
+)
+def test_validation_data_replaces_the_validation_split(monkeypatch, capsys, options):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    module = importlib.import_module("text_classification")
+    with pytest.raises(SystemExit) as exit_info:
+        module.parse_args(["--validation-data", "held_out.csv", *options])
+    assert exit_info.value.code == 2
+    assert "--validation-data replaces the validation split" in capsys.readouterr().err
+    assert module.parse_args([]).validation_size == 0.1
+
+
 def test_text_classification_reports_texts_longer_than_the_sequence_length(tmp_path):
     rows = ["text,label"] + [f"{'good' if i % 2 else 'bad'} film {i},{i % 2}" for i in range(40)]
     rows.append("a very long review that goes on and on about the film,1")
