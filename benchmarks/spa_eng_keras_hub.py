@@ -38,7 +38,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import unicodedata  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import keras  # noqa: E402
@@ -132,17 +131,11 @@ def with_start_end(sentences):
     return [f"{START} {target_tokens(s)} {END}" for s in sentences]
 
 
-def strip_punctuation(sentence):
-    """Drops every Unicode punctuation character (categories P*) and extra spaces."""
-    kept = "".join(c for c in sentence if not unicodedata.category(c).startswith("P"))
-    return " ".join(kept.split())
-
-
 def bleu_scores(hypotheses, references):
     """Corpus BLEU on the token text, and with punctuation removed from both sides."""
     token_text = sacrebleu.corpus_bleu(hypotheses, [references]).score
-    hypotheses = [strip_punctuation(h) for h in hypotheses]
-    references = [strip_punctuation(r) for r in references]
+    hypotheses = [_common.strip_punctuation(h) for h in hypotheses]
+    references = [_common.strip_punctuation(r) for r in references]
     no_punctuation = sacrebleu.corpus_bleu(hypotheses, [references]).score
     return {"bleu_tokens_with_punctuation": token_text, "bleu_no_punctuation": no_punctuation}
 

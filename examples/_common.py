@@ -17,6 +17,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
+import unicodedata  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import keras  # noqa: E402
@@ -409,3 +410,10 @@ def detokenize(tokens, character):
     if character:
         return "".join(tokens.split()).replace(SPACE, " ")
     return " ".join(tokens.split())
+
+
+def strip_punctuation(sentence):
+    """Drops every Unicode punctuation character (categories P*) and extra spaces: the
+    "lower-cased, punctuation removed" text that word-level BLEU is also reported on."""
+    kept = "".join(c for c in sentence if not unicodedata.category(c).startswith("P"))
+    return " ".join(kept.split())

@@ -7,8 +7,10 @@ sentence pairs from a tab-separated file (--data) or English to Spanish (--datas
 
 Trains with teacher forcing and the padding-aware cross-entropy, then decodes the test set
 with greedy search and a part of it with beam search, and reports the exact-match accuracy and
-corpus BLEU (sacrebleu) of both. Exports the greedy translator as a SavedModel (strings in,
-strings out, the decoding loop inside the graph), reloads it and translates a few sentences.
+corpus BLEU (sacrebleu) of both; for words also with every punctuation mark removed from
+both sides (the measure of `benchmarks/spa_eng_keras_hub.py`). Exports the greedy translator
+as a SavedModel (strings in, strings out, the decoding loop inside the graph), reloads it and
+translates a few sentences.
 
     python examples/translation.py
     python examples/translation.py --dataset spa-eng --data-dir ../shared/datasets/spa-eng \\
@@ -122,10 +124,15 @@ def translate(translator, texts, character, batch_size=256):
 
 
 def scores(hypotheses, references, character):
+    """`(exact match, BLEU, BLEU with punctuation removed)`; the last is None for characters."""
     exact = float(np.mean([h == r for h, r in zip(hypotheses, references)]))
     tokenize = "char" if character else "13a"
     bleu = sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize).score
-    return exact, bleu
+    if character:
+        return exact, bleu, None
+    stripped = [_common.strip_punctuation(h) for h in hypotheses]
+    stripped_references = [[_common.strip_punctuation(r) for r in references]]
+    return exact, bleu, sacrebleu.corpus_bleu(stripped, stripped_references).score
 
 
 def main(argv=None):
@@ -242,19 +249,22 @@ def main(argv=None):
     decode_started = time.perf_counter()
     greedy_outputs = translate(greedy, test_src, character)
     greedy_seconds = time.perf_counter() - decode_started
-    greedy_exact, greedy_bleu = scores(greedy_outputs, references, character)
+    greedy = scores(greedy_outputs, references, character)
     num_beam = min(args.beam_examples, len(test_src))
     decode_started = time.perf_counter()
     beam_outputs = translate(beam, test_src[:num_beam], character, batch_size=64)
     beam_seconds = time.perf_counter() - decode_started
-    beam_exact, beam_bleu = scores(beam_outputs, references[:num_beam], character)
+    beam_scores = scores(beam_outputs, references[:num_beam], character)
     greedy_subset = scores(greedy_outputs[:num_beam], references[:num_beam], character)
     rows = [
-        [f"greedy, all {len(test_src)}", greedy_exact, greedy_bleu, greedy_seconds],
+        [f"greedy, all {len(test_src)}", *greedy, greedy_seconds],
         [f"greedy, first {num_beam}", *greedy_subset, ""],
-        [f"beam {args.num_beams}, first {num_beam}", beam_exact, beam_bleu, beam_seconds],
+        [f"beam {args.num_beams}, first {num_beam}", *beam_scores, beam_seconds],
     ]
-    _common.print_table(rows, ["test decoding", "exact match", "BLEU", "seconds"])
+    headers = ["test decoding", "exact match", "BLEU", "BLEU, punctuation removed", "seconds"]
+    if character:  # no punctuation column
+        rows, headers = [row[:3] + row[4:] for row in rows], headers[:3] + headers[4:]
+    _common.print_table(rows, headers)
     print("Examples (source -> greedy | beam | reference):")
     for i in range(min(5, num_beam)):
         print(
@@ -278,13 +288,16 @@ def main(argv=None):
             "split": split,
             "num_train": len(train_src),
             "num_test": len(test_src),
-            "greedy_exact_match": greedy_exact,
-            "greedy_bleu": greedy_bleu,
+            "greedy_exact_match": greedy[0],
+            "greedy_bleu": greedy[1],
+            "greedy_bleu_no_punctuation": greedy[2],
             "beam_examples": num_beam,
-            "beam_exact_match": beam_exact,
-            "beam_bleu": beam_bleu,
+            "beam_exact_match": beam_scores[0],
+            "beam_bleu": beam_scores[1],
+            "beam_bleu_no_punctuation": beam_scores[2],
             "greedy_exact_match_same_examples": greedy_subset[0],
             "greedy_bleu_same_examples": greedy_subset[1],
+            "greedy_bleu_no_punctuation_same_examples": greedy_subset[2],
             "train_seconds": train_seconds,
             "train_steps": _common.steps_taken(model),
             "stopped_by_time_budget": budget.stopped_early,

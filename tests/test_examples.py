@@ -362,6 +362,30 @@ def test_translation(tmp_path):
     assert figures["split"] == "character"
 
 
+def test_translation_of_words_reports_bleu_without_punctuation(tmp_path):
+    spa_eng = SHARED_DATASETS / "spa-eng"
+    if not spa_eng.exists():
+        pytest.skip(f"no local copy of spa-eng at {spa_eng}")
+    out = run_smoke("translation", tmp_path, "--dataset", "spa-eng", "--data-dir", str(spa_eng))
+    assert "BLEU, punctuation removed" in out
+    figures = results(tmp_path)
+    assert figures["split"] == "whitespace"
+    for key in ("greedy", "beam", "greedy_bleu_no_punctuation_same_examples"):
+        value = figures[key if key.endswith("examples") else f"{key}_bleu_no_punctuation"]
+        assert 0.0 <= value <= 100.0
+
+
+def test_translation_scores_words_with_and_without_punctuation(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    module = importlib.import_module("translation")
+    references = ["¿ dónde está el gato ?", "tengo dos perros ."]
+    hypotheses = ["dónde está el gato", "tengo dos perros"]  # right words, no punctuation
+    exact, bleu, no_punctuation = module.scores(hypotheses, references, character=False)
+    assert exact == 0.0 and bleu < 70.0
+    assert no_punctuation == pytest.approx(100.0)
+    assert module.scores(hypotheses, hypotheses, character=True)[2] is None
+
+
 def test_hidden_states(tmp_path):
     out = run_smoke("hidden_states", tmp_path)
     assert "Linear probe accuracy by layer" in out
