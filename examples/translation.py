@@ -249,7 +249,7 @@ def main(argv=None):
     decode_started = time.perf_counter()
     greedy_outputs = translate(greedy, test_src, character)
     greedy_seconds = time.perf_counter() - decode_started
-    greedy = scores(greedy_outputs, references, character)
+    greedy_scores = scores(greedy_outputs, references, character)
     num_beam = min(args.beam_examples, len(test_src))
     decode_started = time.perf_counter()
     beam_outputs = translate(beam, test_src[:num_beam], character, batch_size=64)
@@ -257,7 +257,7 @@ def main(argv=None):
     beam_scores = scores(beam_outputs, references[:num_beam], character)
     greedy_subset = scores(greedy_outputs[:num_beam], references[:num_beam], character)
     rows = [
-        [f"greedy, all {len(test_src)}", *greedy, greedy_seconds],
+        [f"greedy, all {len(test_src)}", *greedy_scores, greedy_seconds],
         [f"greedy, first {num_beam}", *greedy_subset, ""],
         [f"beam {args.num_beams}, first {num_beam}", *beam_scores, beam_seconds],
     ]
@@ -288,9 +288,9 @@ def main(argv=None):
             "split": split,
             "num_train": len(train_src),
             "num_test": len(test_src),
-            "greedy_exact_match": greedy[0],
-            "greedy_bleu": greedy[1],
-            "greedy_bleu_no_punctuation": greedy[2],
+            "greedy_exact_match": greedy_scores[0],
+            "greedy_bleu": greedy_scores[1],
+            "greedy_bleu_no_punctuation": greedy_scores[2],
             "beam_examples": num_beam,
             "beam_exact_match": beam_scores[0],
             "beam_bleu": beam_scores[1],

@@ -75,9 +75,18 @@ def test_help_documents_every_option(script, monkeypatch, capsys):
     text = capsys.readouterr().out
     for option in COMMON_OPTIONS:
         assert option in text
-    # Every option has a help text: parse_args returns the parser itself here.
-    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", lambda self, *args: self)
-    parser = module.parse_args([])
+
+    # Every option has a help text: the parser is caught as it starts to parse.
+    class Parsing(Exception):
+        pass
+
+    def catch_parser(self, *args, **kwargs):
+        raise Parsing(self)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", catch_parser)
+    with pytest.raises(Parsing) as caught:
+        module.parse_args([])
+    parser = caught.value.args[0]
     undocumented = [action.dest for action in parser._actions if not action.help]
     assert not undocumented, f"options without help: {undocumented}"
 
