@@ -18,6 +18,8 @@ the one that was training (OUTPUT_DIR/backup_member_I).
 
     python examples/text_classification.py
     python examples/text_classification.py --dataset sst2 --data-dir ../shared/datasets/sst2
+    python examples/text_classification.py --dataset sst2 --data-dir ../shared/datasets/sst2 \
+        --validation-data ../shared/datasets/sst2/test_labeled.tsv
     python examples/text_classification.py --data reviews.csv --text-column review
 """
 
