@@ -134,9 +134,7 @@ def with_start_end(sentences):
 def bleu_scores(hypotheses, references):
     """Corpus BLEU on the token text, and with punctuation removed from both sides."""
     token_text = sacrebleu.corpus_bleu(hypotheses, [references]).score
-    hypotheses = [_common.strip_punctuation(h) for h in hypotheses]
-    references = [_common.strip_punctuation(r) for r in references]
-    no_punctuation = sacrebleu.corpus_bleu(hypotheses, [references]).score
+    no_punctuation = _common.bleu_without_punctuation(hypotheses, references)
     return {"bleu_tokens_with_punctuation": token_text, "bleu_no_punctuation": no_punctuation}
 
 

@@ -417,3 +417,12 @@ def strip_punctuation(sentence):
     "lower-cased, punctuation removed" text that word-level BLEU is also reported on."""
     kept = "".join(c for c in sentence if not unicodedata.category(c).startswith("P"))
     return " ".join(kept.split())
+
+
+def bleu_without_punctuation(hypotheses, references):
+    """Corpus BLEU (sacrebleu, tokenize 13a) of `hypotheses` against one reference each, with
+    `strip_punctuation` applied to both sides."""
+    import sacrebleu
+
+    stripped = [strip_punctuation(h) for h in hypotheses]
+    return sacrebleu.corpus_bleu(stripped, [[strip_punctuation(r) for r in references]]).score

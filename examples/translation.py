@@ -130,9 +130,7 @@ def scores(hypotheses, references, character):
     bleu = sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize).score
     if character:
         return exact, bleu, None
-    stripped = [_common.strip_punctuation(h) for h in hypotheses]
-    stripped_references = [[_common.strip_punctuation(r) for r in references]]
-    return exact, bleu, sacrebleu.corpus_bleu(stripped, stripped_references).score
+    return exact, bleu, _common.bleu_without_punctuation(hypotheses, references)
 
 
 def main(argv=None):
