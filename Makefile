@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-jax lint format venv benchmark clean
+.PHONY: demo test test-jax test-reference lint format venv benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test: $(STAMP) lint
-	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -n 2 --dist loadfile -q
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -n 2 --dist loadfile -q --ignore=tests/reference
 
 # The layer, model and training tests again under KERAS_BACKEND=jax, in .venv-jax (no TensorFlow).
 test-jax:
 	PYTHON=$(PYTHON) .ci/jax.sh
+
+# Value parity with Hugging Face transformers (PyTorch), in .venv-reference.
+test-reference:
+	PYTHON=$(PYTHON) .ci/reference.sh
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -37,4 +41,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .venv-jax runs .pytest_cache
+	rm -rf $(VENV) .venv-jax .venv-reference runs .pytest_cache

@@ -796,3 +796,34 @@ def test_trained_reversal_model_decodes_held_out_sequences():
         )(held_out)
         exact = (tokens == expected).all(axis=1).mean()
         assert exact >= 0.9, (strategy, exact)
+
+
+@pytest.mark.parametrize(
+    "name", ["seq2seq_paper", "seq2seq_tied_preln", "causal_gpt", "causal_untied_postln"]
+)
+def test_output_head_of_the_last_block_is_the_model_output(models, name):
+    """The logit lens at the last block reproduces the model's own logits."""
+    from transformer_keras.decoding import output_head
+    from transformer_keras.models import hidden_state_model
+
+    model = models[name]
+    rng = np.random.default_rng(3)
+    if name.startswith("seq2seq"):
+        inputs = {
+            "encoder_tokens": rng.integers(1, VOCAB, (2, SOURCE_LENGTH)),
+            "decoder_tokens": rng.integers(1, VOCAB, (2, TARGET_LENGTH)),
+        }
+    else:
+        inputs = rng.integers(1, VOCAB, (2, CAUSAL_LENGTH))
+    last_hidden = hidden_state_model(model)(inputs)["hidden_states"][-1]
+    lens = keras.ops.convert_to_numpy(output_head(model)(last_hidden))
+    np.testing.assert_allclose(lens, keras.ops.convert_to_numpy(model(inputs)), atol=1e-5)
+    assert lens.dtype == np.float32
+
+
+def test_output_head_needs_a_decoder():
+    from transformer_keras.decoding import output_head
+
+    classifier = build_text_classifier(30, 2, sequence_length=8, embedding_dim=16, num_heads=2)
+    with pytest.raises(ValueError, match="seq2seq model .* or a causal language model"):
+        output_head(classifier)

@@ -54,6 +54,7 @@ __all__ = [
     "Generator",
     "generate",
     "gnmt_length_penalty",
+    "output_head",
     "top_k_filter",
     "top_p_filter",
 ]
@@ -329,6 +330,16 @@ class _Parts:
             x = self.encoder_final_norm(x)
         return x, mask
 
+    def head(self, x):
+        """Float32 logits `(batch, T, V)` of decoder hidden states: final norm, projection."""
+        if self.decoder_final_norm is not None:
+            x = self.decoder_final_norm(x)
+        if self.logits is not None:
+            x = self.logits(x)
+        else:
+            x = self.decoder_embedding(x, reverse=True)
+        return ops.cast(x, "float32")
+
     def decode(self, tokens, start_index, caches, cross_caches, encoder_mask, logits=True):
         """Runs `tokens` at positions `start_index...` through the decoder with caches.
 
@@ -347,13 +358,37 @@ class _Parts:
             new_caches.append(cache)
         if not logits:
             return None, new_caches
-        if self.decoder_final_norm is not None:
-            x = self.decoder_final_norm(x)
-        if self.logits is not None:
-            x = self.logits(x)
-        else:
-            x = self.decoder_embedding(x, reverse=True)
-        return ops.cast(x, "float32"), new_caches
+        return self.head(x), new_caches
+
+
+def output_head(model):
+    """The language-model head of a decoder: hidden states `(batch, T, width)` -> logits.
+
+    Applies what the model applies after its last decoder block (the final LayerNorm of a
+    pre-LN stack, then the output projection, tied to the token embedding or not) and returns
+    float32 logits `(batch, T, vocabulary_size)`. Applied to the hidden states of earlier
+    blocks it gives the "logit lens": what each layer would predict if decoding stopped there.
+
+    Args:
+        model: a causal language model or a seq2seq model that `Generator` decodes.
+
+    Returns:
+        A function of a `(batch, T, width)` tensor.
+
+    Raises:
+        ValueError: `model` has no decoder head (an encoder or a classifier, for example).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from transformer_keras.decoding import output_head
+    >>> from transformer_keras.models import build_causal_lm
+    >>> model = build_causal_lm(30, sequence_length=8, embedding_dim=16, num_heads=2,
+    ...                         num_layers=1)
+    >>> tuple(output_head(model)(np.zeros((1, 8, 16), "float32")).shape)
+    (1, 8, 30)
+    """
+    return _Parts(model).head
 
 
 def _describe(model_input):
