@@ -176,3 +176,17 @@ class FeedForwardLayerTest(testing.TestCase):
                 expected_num_losses=0,
                 supports_masking=True,
             )
+
+
+def test_gelu_approximate_is_the_tanh_form(ref):
+    """GPT-2's GELU: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))."""
+    layer = _layer(ref, intermediate_dim=10, activation="gelu_approximate")
+    hidden = ref.dense(layer.intermediate_dense, X)
+    tanh_gelu = 0.5 * hidden * (1 + np.tanh(np.sqrt(2 / np.pi) * (hidden + 0.044715 * hidden**3)))
+    expected = ref.dense(layer.output_dense, tanh_gelu)
+    np.testing.assert_allclose(layer(X), expected, atol=1e-5)
+    # It differs from the exact form by more than float32 rounding.
+    exact = ref.dense(layer.output_dense, ref.gelu(hidden))
+    assert np.abs(expected - exact).max() > 1e-5
+    clone = FeedForward.from_config(layer.get_config())
+    assert clone.activation == "gelu_approximate"

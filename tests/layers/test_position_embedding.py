@@ -134,3 +134,13 @@ class PositionEmbeddingLayerTest(testing.TestCase):
             expected_num_losses=0,
             supports_masking=True,
         )
+
+
+def test_explicit_positions_are_table_rows():
+    layer = PositionEmbedding(sequence_length=7)
+    x = np.zeros((2, 3, 4), "float32")
+    layer(x)
+    table = keras.ops.convert_to_numpy(layer.position_embeddings)
+    positions = np.array([[6, 0, 2], [1, 1, 5]])
+    out = keras.ops.convert_to_numpy(layer(x, positions=positions))
+    np.testing.assert_allclose(out, table[positions], atol=0)

@@ -153,3 +153,43 @@ class SinusoidalPositionalEncodingLayerTest(testing.TestCase):
             supports_masking=True,
             run_training_check=False,
         )
+
+
+def _split_sinusoid(positions, dim, max_wavelength=10000):
+    """Marian's layout, from its definition: angle(pos, j) = pos / w^(2 (j // 2) / d) for
+    j < d; the sines of the even j fill the first ceil(d / 2) channels, the cosines of the
+    odd j the rest."""
+    angles = np.array(
+        [[pos / max_wavelength ** (2 * (j // 2) / dim) for j in range(dim)] for pos in positions]
+    )
+    return np.concatenate([np.sin(angles[:, 0::2]), np.cos(angles[:, 1::2])], axis=1)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 7, 16])
+@pytest.mark.parametrize("start_index", [0, 11])
+def test_split_layout_matches_marian(dim, start_index):
+    inputs = np.zeros((2, 9, dim), "float32")
+    layer = SinusoidalPositionalEncoding(layout="split")
+    encoding = keras.ops.convert_to_numpy(layer(inputs, start_index=start_index))
+    expected = _split_sinusoid(range(start_index, start_index + 9), dim)
+    np.testing.assert_allclose(encoding[0], expected, atol=2e-5)
+    # The same channels as the paper's layout, in another order.
+    interleaved = keras.ops.convert_to_numpy(
+        SinusoidalPositionalEncoding()(inputs, start_index=start_index)
+    )
+    order = list(range(0, dim, 2)) + list(range(1, dim, 2))
+    np.testing.assert_allclose(encoding[0], interleaved[0][:, order], atol=1e-6)
+
+
+def test_explicit_positions(ref):
+    positions = np.array([[0, 1, 2, 5], [3, 3, 0, 9]])
+    encoding = SinusoidalPositionalEncoding()(np.zeros((2, 4, 6), "float32"), positions=positions)
+    for row in range(2):
+        np.testing.assert_allclose(encoding[row], ref.sinusoid(positions[row], 6), atol=2e-5)
+
+
+def test_bad_layout():
+    with pytest.raises(ValueError, match="layout.*Received: layout='halves'"):
+        SinusoidalPositionalEncoding(layout="halves")
+    layer = SinusoidalPositionalEncoding(layout="split")
+    assert SinusoidalPositionalEncoding.from_config(layer.get_config()).layout == "split"

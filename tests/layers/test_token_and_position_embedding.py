@@ -202,3 +202,166 @@ class TokenAndPositionEmbeddingLayerTest(testing.TestCase):
                 supports_masking=True,
                 expected_mask_shape=(2, 6),
             )
+
+
+# The options of pretrained checkpoints: LayerNorm(E[t] * s + P[p + offset] + S[segment]).
+
+
+def _layer_norm(x, gamma, beta, epsilon):
+    x = np.asarray(x, "float64")
+    normed = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + epsilon)
+    return normed * gamma + beta
+
+
+def _perturbed(layer, seed=0):
+    rng = np.random.default_rng(seed)
+    for weight in layer.weights:
+        value = _np(weight)
+        weight.assign((value + rng.normal(0.0, 0.3, value.shape)).astype(value.dtype))
+    return layer
+
+
+@pytest.mark.parametrize("start_index", [0, 2])
+def test_bert_style_sum_with_segments_offset_and_norm(start_index):
+    layer = TokenAndPositionEmbedding(
+        10,
+        8,
+        6,
+        positional="learned",
+        scale_embeddings=False,
+        position_offset=2,
+        segment_vocabulary_size=3,
+        normalize=True,
+        layer_norm_epsilon=1e-12,
+    )
+    segments = np.array([[0, 0, 1, 1, 2], [2, 1, 0, 0, 0]])
+    layer(TOKENS, segment_ids=segments)
+    _perturbed(layer)
+    out = _np(layer(TOKENS, start_index=start_index, segment_ids=segments))
+    positions = _np(layer.position_embedding.position_embeddings)
+    assert positions.shape == (8 + 2, 6)  # sequence_length + offset rows
+    rows = np.arange(start_index, start_index + 5) + 2
+    total = (
+        _np(layer.embeddings)[TOKENS]
+        + positions[rows]
+        + _np(layer.segment_embedding.embeddings)[segments]
+    )
+    norm = layer.embedding_norm
+    expected = _layer_norm(total, _np(norm.gamma), _np(norm.beta), 1e-12)
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    # Without segment ids every token is in segment 0.
+    zeros = _np(layer(TOKENS, segment_ids=np.zeros_like(TOKENS)))
+    np.testing.assert_allclose(_np(layer(TOKENS)), zeros, atol=1e-6)
+    assert len(layer.trainable_weights) == 5  # tokens, positions, segments, gamma, beta
+
+
+def test_explicit_positions_with_an_offset():
+    """RoBERTa: padded positions read row `offset - 1`, real tokens count from `offset`."""
+    layer = TokenAndPositionEmbedding(10, 6, 4, positional="learned", position_offset=2)
+    layer(TOKENS)
+    mask = TOKENS != 0
+    positions = np.cumsum(mask, axis=1) * mask - 1
+    out = _np(layer(TOKENS, positions=positions))
+    table = _np(layer.position_embedding.position_embeddings)
+    expected = _np(layer.embeddings)[TOKENS] * 2.0 + table[positions + 2]
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+def test_split_sinusoids_with_an_offset(ref):
+    layer = TokenAndPositionEmbedding(10, 16, 4, sinusoidal_layout="split", position_offset=3)
+    out = _np(layer(TOKENS, start_index=1))
+    interleaved = ref.sinusoid(np.arange(4, 9), 4)
+    expected = _np(layer.embeddings)[TOKENS] * 2.0 + interleaved[:, [0, 2, 1, 3]]
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+def test_logits_bias_is_a_constant_of_the_tied_projection():
+    layer = TokenAndPositionEmbedding(10, 8, 6, logits_bias=True)
+    layer(TOKENS)
+    bias = np.arange(10, dtype="float32") / 10
+    layer.bias.assign(bias)
+    hidden = np.random.default_rng(0).normal(size=(2, 3, 6)).astype("float32")
+    logits = _np(layer(hidden, reverse=True))
+    np.testing.assert_allclose(logits, hidden @ _np(layer.embeddings).T + bias, atol=1e-5)
+    assert [w.name for w in layer.non_trainable_weights] == ["logits_bias"]
+    assert len(layer.trainable_weights) == 1
+
+
+def test_a_shared_token_table():
+    table = keras.layers.Embedding(10, 6)
+    first = TokenAndPositionEmbedding(10, 8, 6, token_embedding=table)
+    second = TokenAndPositionEmbedding(10, 8, 6, positional="learned", token_embedding=table)
+    first(TOKENS)
+    second(TOKENS)
+    assert first.embeddings is second.embeddings
+    tokens = keras.Input((5,), dtype="int32")
+    model = keras.Model(tokens, [first(tokens), second(tokens)])
+    assert len(model.weights) == 2  # one token table, one position table
+    # The tie is the model's: a layer made from the config has its own table.
+    clone = TokenAndPositionEmbedding.from_config(second.get_config())
+    clone(TOKENS)
+    assert clone.embeddings is not table.embeddings
+    with pytest.raises(ValueError, match="token_embedding.*shape \\(10, 8\\)"):
+        TokenAndPositionEmbedding(10, 8, 8, token_embedding=table)
+
+
+def test_bad_pretrained_options():
+    with pytest.raises(ValueError, match="position_offset.*-1"):
+        TokenAndPositionEmbedding(10, 4, 6, position_offset=-1)
+    with pytest.raises(ValueError, match="segment_vocabulary_size.*0"):
+        TokenAndPositionEmbedding(10, 4, 6, segment_vocabulary_size=0)
+    with pytest.raises(ValueError, match="layout.*'halves'"):
+        TokenAndPositionEmbedding(10, 4, 6, sinusoidal_layout="halves")
+    with pytest.raises(ValueError, match="no segment table"):
+        TokenAndPositionEmbedding(10, 4, 6)(TOKENS[:, :4], segment_ids=np.zeros((2, 4), "int32"))
+
+
+def test_pretrained_options_config_round_trip(tmp_path):
+    kwargs = dict(
+        positional="learned",
+        scale_embeddings=False,
+        position_offset=2,
+        segment_vocabulary_size=2,
+        normalize=True,
+        layer_norm_epsilon=1e-12,
+        logits_bias=True,
+    )
+    tokens = keras.Input((5,), dtype="int32")
+    layer = TokenAndPositionEmbedding(12, 8, 6, **kwargs)
+    hidden = layer(tokens)
+    model = keras.Model(tokens, [hidden, layer(hidden, reverse=True)])
+    _perturbed(layer)
+    layer.bias.assign(np.linspace(-1, 1, 12).astype("float32"))
+    config = layer.get_config()
+    assert {k: config[k] for k in kwargs} == kwargs
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    for expected, actual in zip(model(TOKENS), loaded(TOKENS)):
+        np.testing.assert_allclose(_np(actual), _np(expected), atol=1e-6)
+
+
+class PretrainedOptionsLayerTest(testing.TestCase):
+    def test_run_layer_test(self):
+        self.run_layer_test(
+            TokenAndPositionEmbedding,
+            init_kwargs={
+                "vocabulary_size": 5,
+                "sequence_length": 6,
+                "embedding_dim": 4,
+                "positional": "learned",
+                "position_offset": 2,
+                "segment_vocabulary_size": 2,
+                "normalize": True,
+                "logits_bias": True,
+            },
+            input_shape=(2, 6),
+            input_dtype="int32",
+            expected_output_shape=(2, 6, 4),
+            # tokens, positions, segments, LayerNorm gamma and beta; the logits bias
+            expected_num_trainable_weights=5,
+            expected_num_non_trainable_weights=1,
+            expected_num_seed_generators=0,
+            expected_num_losses=0,
+            supports_masking=True,
+        )

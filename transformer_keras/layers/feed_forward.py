@@ -8,6 +8,30 @@ from transformer_keras.layers._utils import check_positive_int, check_rate, clon
 GATED_ACTIVATIONS = {"swiglu": "silu", "geglu": "gelu"}
 
 
+def gelu_approximate(x):
+    """GELU in its tanh form (Hendrycks and Gimpel, 2016), as GPT-2 computes it:
+
+        0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
+
+    `"gelu"` is the exact form `x Phi(x)` (BERT, ViT, BART).
+    """
+    return keras.activations.gelu(x, approximate=True)
+
+
+# Activations known by name beyond Keras' own.
+NAMED_ACTIVATIONS = {"gelu_approximate": gelu_approximate}
+
+
+def get_activation(activation):
+    """The activation function of a name (Keras' names and `NAMED_ACTIVATIONS`) or callable."""
+    if isinstance(activation, str) and activation in NAMED_ACTIVATIONS:
+        return NAMED_ACTIVATIONS[activation]
+    try:
+        return keras.activations.get(activation)
+    except ValueError as error:
+        raise ValueError(f"Unknown `activation`. Received: activation={activation!r}") from error
+
+
 @keras.saving.register_keras_serializable(package="transformer_keras")
 class FeedForward(keras.layers.Layer):
     """Position-wise feed-forward network.
@@ -17,7 +41,8 @@ class FeedForward(keras.layers.Layer):
 
     The same two projections are applied at every position. `activation` is any Keras
     activation (`"relu"`, `"gelu"`, ...) or a gated one, `"swiglu"` (Shazeer 2020) or
-    `"geglu"`, which adds a third, gating projection and has no biases.
+    `"geglu"`, which adds a third, gating projection and has no biases. `"gelu"` is the exact
+    GELU; `"gelu_approximate"` its tanh approximation, which GPT-2 uses.
 
     Masking: an incoming mask passes through unchanged.
 
@@ -61,12 +86,7 @@ class FeedForward(keras.layers.Layer):
         if self.gated:
             self._activation_fn = keras.activations.get(GATED_ACTIVATIONS[activation])
         else:
-            try:
-                self._activation_fn = keras.activations.get(activation)
-            except ValueError as error:
-                raise ValueError(
-                    f"Unknown `activation`. Received: activation={activation!r}"
-                ) from error
+            self._activation_fn = get_activation(activation)
         self.activation = activation
         self.dropout = dropout
         self.output_dim = output_dim

@@ -26,6 +26,8 @@ class PositionEmbedding(keras.layers.Layer):
         inputs: tensor of shape `(batch, length, d)`, `length <= sequence_length`.
         start_index: int or scalar tensor. Position of the first element of `inputs`.
             Defaults to `0`.
+        positions: int tensor `(batch, length)` or `(length,)` of explicit positions (rows of
+            the table) instead of `start_index, start_index + 1, ...`. Defaults to `None`.
 
     Example:
 
@@ -73,16 +75,17 @@ class PositionEmbedding(keras.layers.Layer):
                     f"start_index={start_index}"
                 )
 
-    def call(self, inputs, start_index=0):
-        self._check_length(inputs.shape[-2], start_index)
+    def call(self, inputs, start_index=0, positions=None):
         shape = ops.shape(inputs)
+        table = ops.cast(ops.convert_to_tensor(self.position_embeddings), self.compute_dtype)
+        if positions is not None:
+            # Explicit positions: rows of the table; an index past it is an error on eager
+            # backends and clamps under XLA, so callers keep them in [0, sequence_length).
+            return ops.broadcast_to(ops.take(table, ops.cast(positions, "int32"), axis=0), shape)
+        self._check_length(inputs.shape[-2], start_index)
         length = shape[-2]
-        positions = ops.slice(
-            ops.convert_to_tensor(self.position_embeddings),
-            (start_index, 0),
-            (length, inputs.shape[-1]),
-        )
-        return ops.broadcast_to(ops.cast(positions, self.compute_dtype), shape)
+        rows = ops.slice(table, (start_index, 0), (length, inputs.shape[-1]))
+        return ops.broadcast_to(rows, shape)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
