@@ -5,11 +5,17 @@ These tests run in `.venv-reference` (`make test-reference`), never in the main 
 missing install is an error, not a silent skip.
 """
 
+import os
+import sys
+
 import keras
 import numpy as np
 import pytest
 import torch
 import transformers  # noqa: F401  (an import error here names the missing package)
+
+# The helpers of this folder (`_models`: random reference checkpoints) import by name.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(autouse=True)
