@@ -188,17 +188,18 @@ def _check_probability(name, value):
         raise ValueError(f"`{name}` must be a float in (0, 1]. Received: {name}={value!r}")
 
 
-def _check_token_id(name, value, vocabulary_size, allow_none):
+def _check_token_id(name, value, vocabulary_size, allow_none, low=1):
     if value is None and allow_none:
         return
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Integral)
-        or not 0 < value < vocabulary_size
+        or not low <= value < vocabulary_size
     ):
+        padding = "; 0 is padding" if low == 1 else ""
         raise ValueError(
-            f"`{name}` must be an int in [1, {vocabulary_size}) (the target vocabulary; "
-            f"0 is padding). Received: {name}={value!r}"
+            f"`{name}` must be an int in [{low}, {vocabulary_size}) (the target vocabulary"
+            f"{padding}). Received: {name}={value!r}"
         )
 
 
@@ -218,8 +219,46 @@ def _check_seed(value):
 # The model's parts, found by the builders' layer names.
 
 
+# The input names of the two families: this project's builders (`build_seq2seq`,
+# `build_causal_lm`), and the checkpoints of `transformer_keras.pretrained` (KerasHub's names,
+# with explicit padding masks).
+_SEQ2SEQ_INPUTS = (
+    {"source": "encoder_tokens", "target": "decoder_tokens"},
+    {
+        "source": "encoder_token_ids",
+        "target": "decoder_token_ids",
+        "source_mask": "encoder_padding_mask",
+        "target_mask": "decoder_padding_mask",
+    },
+)
+_CAUSAL_INPUTS = {"target": "token_ids", "target_mask": "padding_mask"}
+
+
+def _input_names(model_input):
+    """`(kind, {role: input name})` of a model's inputs, or `(None, None)`."""
+    if isinstance(model_input, dict):
+        for names in _SEQ2SEQ_INPUTS:
+            if set(model_input) == set(names.values()):
+                return "seq2seq", names
+        if set(model_input) == set(_CAUSAL_INPUTS.values()):
+            return "causal_lm", dict(_CAUSAL_INPUTS)
+    elif isinstance(model_input, keras.KerasTensor) and len(model_input.shape) == 2:
+        return "causal_lm", {}
+    return None, None
+
+
 class _Parts:
-    """The layers of a seq2seq or causal LM model that decoding calls directly."""
+    """The layers of a seq2seq or causal LM model that decoding calls directly, and its
+    special token ids.
+
+    The builders' models use id 0 as padding, which is never generated and fills the rows
+    that have ended. A model with a `generation_config` (`transformer_keras.pretrained`)
+    declares its own: `pad_token_id` (may be None), `eos_token_id` and, for seq2seq,
+    `decoder_start_token_id` (the defaults of `Generator`'s end and start tokens),
+    `bad_words_ids` (ids of one token are never generated), `forced_bos_token_id` (the first
+    generated token) and `forced_eos_token_id` (the last one when decoding reaches
+    `max_length`), with the reference implementation's meaning.
+    """
 
     def __init__(self, model):
         if not isinstance(model, keras.Model):
@@ -232,28 +271,22 @@ class _Parts:
             model_input = model.input
         except (AttributeError, ValueError):
             model_input = None
-        if isinstance(model_input, dict) and set(model_input) == {
-            "encoder_tokens",
-            "decoder_tokens",
-        }:
-            self.kind = "seq2seq"
-            embedding_name = "decoder_embedding"
-        elif (
-            isinstance(model_input, keras.KerasTensor)
-            and len(model_input.shape) == 2
-            and "token_embedding" in layers
-            and "decoder_block_0" in layers
+        kind, self.input_names = _input_names(model_input)
+        if kind == "causal_lm" and not (
+            "token_embedding" in layers and "decoder_block_0" in layers
         ):
-            self.kind = "causal_lm"
-            embedding_name = "token_embedding"
-        else:
+            kind = None
+        if kind is None:
             raise ValueError(
                 "`model` must be a seq2seq model (inputs {'encoder_tokens', 'decoder_tokens'}, "
                 "see `build_seq2seq`) or a causal language model (one input of token ids, "
-                "layers 'token_embedding' and 'decoder_block_0', see `build_causal_lm`). "
+                "layers 'token_embedding' and 'decoder_block_0', see `build_causal_lm`), or a "
+                "GPT-2, BART or Marian model of `transformer_keras.pretrained`. "
                 f"Received: model {model.name!r} with inputs {_describe(model_input)} and "
                 f"layers {sorted(layers)}"
             )
+        self.kind = kind
+        embedding_name = "decoder_embedding" if kind == "seq2seq" else "token_embedding"
         used = set()
 
         def get(name, types, required=True):
@@ -317,12 +350,47 @@ class _Parts:
             self.vocabulary_size = self.logits.units
         self.sequence_length = self.decoder_embedding.sequence_length
         if self.kind == "seq2seq":
-            self.source_length = self.encoder_embedding.sequence_length
             self.source_vocabulary_size = self.encoder_embedding.vocabulary_size
+            # A fixed input length (the builders) is the length every source is padded to;
+            # a model of any input length (checkpoints) encodes sources as they come, up to
+            # its position table.
+            source_input = model.input[self.input_names["source"]]
+            self.fixed_source_length = source_input.shape[1] is not None
+            self.source_length = self.encoder_embedding.sequence_length
+        self._read_special_ids(getattr(model, "generation_config", None))
+
+    def _read_special_ids(self, generation):
+        """Padding, suppressed, forced and default start/end ids (see the class docstring)."""
+        self.declared = generation is not None
+        generation = generation or {}
+        if not self.declared:  # this project's convention: id 0 is padding
+            self.pad_token_id, self.fill_token_id = 0, 0
+            self.suppressed_token_ids = (0,)
+        else:
+            self.pad_token_id = generation.get("pad_token_id")
+            eos = generation.get("eos_token_id")
+            # Rows that have ended are filled with padding, or with the end token when the
+            # model has no padding id (GPT-2), as the reference does.
+            fill = self.pad_token_id if self.pad_token_id is not None else eos
+            self.fill_token_id = 0 if fill is None else int(_first(fill))
+            bad = generation.get("bad_words_ids") or []
+            self.suppressed_token_ids = tuple(
+                sorted({int(ids[0]) for ids in bad if isinstance(ids, list) and len(ids) == 1})
+            )
+        self.default_end_token_id = _first(generation.get("eos_token_id"))
+        self.default_start_token_id = generation.get("decoder_start_token_id")
+        if self.kind != "seq2seq":
+            self.default_start_token_id = None
+        self.forced_bos_token_id = generation.get("forced_bos_token_id")
+        self.forced_eos_token_id = _first(generation.get("forced_eos_token_id"))
+
+    def source_mask(self, source):
+        """The padding mask `(batch, S)` of source ids."""
+        return ops.not_equal(source, self.pad_token_id if self.pad_token_id is not None else -1)
 
     def encode(self, source):
         """Encoder output `(batch, S, d)` and padding mask `(batch, S)` of source ids."""
-        mask = ops.not_equal(source, 0)
+        mask = self.source_mask(source)
         x = self.encoder_embedding(source)
         for block in self.encoder_blocks:
             x = block(x, padding_mask=mask, training=False)
@@ -389,6 +457,13 @@ def output_head(model):
     (1, 8, 30)
     """
     return _Parts(model).head
+
+
+def _first(value):
+    """The first id of a list of ids (the reference allows several end tokens), or the id."""
+    if isinstance(value, (list, tuple)):
+        return value[0] if value else None
+    return value
 
 
 def _describe(model_input):
@@ -561,9 +636,20 @@ class Generator:
                         f"`{name}` applies to strategy='sample' only. Received: "
                         f"{name}={value!r} with strategy={strategy!r}"
                     )
-        _check_token_id("end_token_id", end_token_id, vocabulary_size, allow_none=True)
+        # A model with a generation config (a checkpoint) declares its start and end tokens,
+        # and any id may be one (Marian's end token is 0, its start token is its padding).
+        if end_token_id is None:
+            end_token_id = parts.default_end_token_id
+        low = 0 if parts.declared else 1
+        _check_token_id("end_token_id", end_token_id, vocabulary_size, True, low)
+        if end_token_id is not None and end_token_id == parts.pad_token_id:
+            raise ValueError(
+                f"`end_token_id` is the model's padding id. Received: end_token_id={end_token_id}"
+            )
         if parts.kind == "seq2seq":
-            _check_token_id("start_token_id", start_token_id, vocabulary_size, allow_none=False)
+            if start_token_id is None:
+                start_token_id = parts.default_start_token_id
+            _check_token_id("start_token_id", start_token_id, vocabulary_size, False, low)
             fed_positions = max_length  # the start token and max_length - 1 generated ones
             length_name = "target_length"
         else:
@@ -729,9 +815,18 @@ class Generator:
                 f"`{name}` must hold integer token ids. Received: {name}.dtype={ids.dtype}"
             )
         ids = ops.cast(ids, "int32")
-        if self._kind == "seq2seq" and ids.shape[1] != self._parts.source_length:
-            source_length = self._parts.source_length
-            ids = ops.pad(ids, ((0, 0), (0, source_length - ops.shape(ids)[1])))
+        parts = self._parts
+        if (
+            self._kind == "seq2seq"
+            and parts.fixed_source_length
+            and ids.shape[1] != parts.source_length
+        ):
+            source_length = parts.source_length
+            ids = ops.pad(
+                ids,
+                ((0, 0), (0, source_length - ops.shape(ids)[1])),
+                constant_values=parts.pad_token_id,
+            )
             ids = ops.reshape(ids, (-1, source_length))  # a static length again
         noise = self._graph_noise(ops.shape(ids)[0], seed)
         if tf.executing_eagerly():
@@ -759,12 +854,13 @@ class Generator:
     def _unpack(self, inputs):
         """`(ids, name)`: the source ids of a dict input, and the name errors use."""
         if isinstance(inputs, dict):
-            if self._kind != "seq2seq" or "encoder_tokens" not in inputs:
+            key = self._parts.input_names.get("source") if self._kind == "seq2seq" else None
+            if key is None or key not in inputs:
                 raise ValueError(
                     "A dict `inputs` must be the input of a seq2seq model and hold "
-                    f"'encoder_tokens'. Received keys: {sorted(inputs)}"
+                    f"{key or 'encoder_tokens'!r}. Received keys: {sorted(inputs)}"
                 )
-            return inputs["encoder_tokens"], "inputs['encoder_tokens']"
+            return inputs[key], f"inputs[{key!r}]"
         return inputs, "inputs"
 
     def _check_ids_shape(self, name, shape, min_batch):
@@ -778,8 +874,9 @@ class Generator:
         length = shape[1]
         if self._kind == "seq2seq":
             if length is not None and length > self._parts.source_length:
+                what = "source_length" if self._parts.fixed_source_length else "longest source"
                 raise ValueError(
-                    f"`{name}` has {length} tokens but the model's source_length is "
+                    f"`{name}` has {length} tokens but the model's {what} is "
                     f"{self._parts.source_length}. Received: {name}.shape={shape}"
                 )
         elif length is None:
@@ -803,22 +900,33 @@ class Generator:
                 f"`{name}` must hold integer token ids. Received: {name}.dtype={ids.dtype}"
             )
         if self._kind == "seq2seq":
-            vocabulary, low = parts.source_vocabulary_size, 0
+            vocabulary = parts.source_vocabulary_size
         else:
-            vocabulary, low = parts.vocabulary_size, 1
-        bad = (ids < low) | (ids >= vocabulary)
+            vocabulary = parts.vocabulary_size
+        bad = (ids < 0) | (ids >= vocabulary)
+        pad = parts.pad_token_id if self._kind == "causal_lm" else None
+        if pad is not None:
+            bad |= ids == pad
         if bad.any():
             row, column = np.argwhere(bad)[0]
-            what = "ids in [0, " if low == 0 else "real token ids in [1, "
+            if pad is None:
+                what = f"ids in [0, {vocabulary})"
+            elif pad == 0:
+                what = f"real token ids in [1, {vocabulary})"
+            else:
+                what = f"ids in [0, {vocabulary}) other than the padding id {pad}"
             raise ValueError(
-                f"`{name}` must hold {what}{vocabulary}). Received: "
-                f"{name}[{row}, {column}]={ids[row, column]}"
-                + ("" if low == 0 else " (causal LM prompts cannot be padded)")
+                f"`{name}` must hold {what}. Received: {name}[{row}, {column}]={ids[row, column]}"
+                + ("" if pad is None else " (causal LM prompts cannot be padded)")
             )
-        if self._kind == "seq2seq":
+        if self._kind == "seq2seq" and parts.fixed_source_length:
             # Always encode at the model's source length: one trace per batch size, and the
             # same computation as the full model.
-            ids = np.pad(ids, ((0, 0), (0, parts.source_length - ids.shape[1])))
+            ids = np.pad(
+                ids,
+                ((0, 0), (0, parts.source_length - ids.shape[1])),
+                constant_values=parts.pad_token_id,
+            )
         return ids.astype("int32")
 
     # -- Traced side ---------------------------------------------------------------------
@@ -927,25 +1035,40 @@ class Generator:
         return tokens, scores
 
     def _full_model_logits(self, tokens, source, position):
-        """The uncached path: the functional model on the 0-padded buffer."""
+        """The uncached path: the functional model on the buffer (the builders' models on
+        the buffer 0-padded to their fixed length). Positions after `position` are never
+        seen by a causal decoder, whatever they hold."""
         parts = self._parts
+        names = parts.input_names
         width = tokens.shape[1]
+        fixed = not parts.declared  # the builders' models take fixed lengths
         if self._kind == "seq2seq":
             decoder_tokens = tokens[:, : width - 1]  # the last token is never fed
-            decoder_tokens = ops.pad(
-                decoder_tokens, ((0, 0), (0, parts.sequence_length - (width - 1)))
-            )
-            inputs = {"encoder_tokens": source, "decoder_tokens": decoder_tokens}
+            if fixed:
+                decoder_tokens = ops.pad(
+                    decoder_tokens, ((0, 0), (0, parts.sequence_length - (width - 1)))
+                )
+            inputs = {names["source"]: source, names["target"]: decoder_tokens}
+            if "source_mask" in names:
+                inputs[names["source_mask"]] = ops.cast(parts.source_mask(source), "int32")
+                inputs[names["target_mask"]] = ops.ones_like(decoder_tokens)
         else:
-            inputs = ops.pad(tokens, ((0, 0), (0, parts.sequence_length - width)))
+            if fixed:
+                tokens = ops.pad(tokens, ((0, 0), (0, parts.sequence_length - width)))
+            inputs = tokens
+            if names:
+                inputs = {names["target"]: tokens, names["target_mask"]: ops.ones_like(tokens)}
         logits = self._model(inputs, training=False)
         return ops.cast(ops.take(logits, position, axis=1), "float32")
 
     def _select(self, state, logits, position, prompt_length, noise):
         """Chooses the tokens at `position` from `logits` `(rows, V)`; returns the state."""
         vocabulary = logits.shape[-1]
-        is_padding = ops.equal(ops.arange(vocabulary), 0)  # id 0 is never generated
-        log_probs = ops.where(is_padding, _NEG, ops.log_softmax(logits, axis=-1))
+        log_probs = ops.log_softmax(logits, axis=-1)
+        # Ids that are never generated (the builders' padding id 0), and forced ones.
+        is_padding = self._excluded(vocabulary, position)
+        if is_padding is not None:
+            log_probs = ops.where(is_padding, _NEG, log_probs)
         if self._strategy == "beam":
             return self._select_beam(state, log_probs, position, prompt_length)
 
@@ -953,13 +1076,15 @@ class Generator:
         if self._strategy == "greedy":
             token = ops.argmax(log_probs, axis=-1)
         else:
-            scaled = ops.where(is_padding, float("-inf"), logits / self._temperature)
+            scaled = logits / self._temperature
+            if is_padding is not None:
+                scaled = ops.where(is_padding, float("-inf"), scaled)
             if self._top_k is not None:
                 scaled = top_k_filter(scaled, self._top_k)
             if self._top_p is not None:
                 scaled = top_p_filter(scaled, self._top_p)
             token = _sample(scaled, ops.slice(noise, (0, position), (-1, 1)))
-        token = ops.where(finished, 0, ops.cast(token, "int32"))
+        token = ops.where(finished, self._parts.fill_token_id, ops.cast(token, "int32"))
         score = ops.take_along_axis(log_probs, token[:, None], axis=1)[:, 0]
         score = ops.where(finished, 0.0, score)
         if self._end_token_id is not None:
@@ -971,6 +1096,29 @@ class Generator:
             finished=finished,
         )
 
+    def _excluded(self, vocabulary, position):
+        """Boolean `(vocabulary,)` of the ids that may not be chosen at `position`, or None.
+
+        The suppressed ids (padding of the builders' models, one-token `bad_words_ids` of a
+        checkpoint); a forced first token (`forced_bos_token_id`) or last one
+        (`forced_eos_token_id`, at the last position of the buffer) excludes all others.
+        """
+        parts = self._parts
+        ids = ops.arange(vocabulary)
+        excluded = None
+        for token in parts.suppressed_token_ids:
+            hit = ops.equal(ids, token)
+            excluded = hit if excluded is None else ops.logical_or(excluded, hit)
+        forced = []
+        if parts.forced_bos_token_id is not None and self._kind == "seq2seq":
+            forced.append((ops.equal(position, 1), parts.forced_bos_token_id))
+        if parts.forced_eos_token_id is not None:
+            forced.append((ops.equal(position, self._width - 1), parts.forced_eos_token_id))
+        for now, token in forced:
+            others = ops.logical_and(now, ops.not_equal(ids, token))
+            excluded = others if excluded is None else ops.logical_or(excluded, others)
+        return excluded
+
     def _select_beam(self, state, log_probs, position, prompt_length):
         beams = self._num_beams
         vocabulary = log_probs.shape[-1]
@@ -978,7 +1126,8 @@ class Generator:
         batch = ops.shape(log_probs)[0]  # may be a tensor: see `_decode`
         finished = ops.reshape(state["finished"], (-1, beams))
         # A finished hypothesis has one continuation: padding, at no cost.
-        pad_only = ops.where(ops.equal(ops.arange(vocabulary), 0), 0.0, _NEG)
+        fill = self._parts.fill_token_id
+        pad_only = ops.where(ops.equal(ops.arange(vocabulary), fill), 0.0, _NEG)
         step = ops.where(finished[..., None], pad_only, log_probs)  # (B, K, V)
         total = state["sum_logp"][..., None] + step
         generated = ops.cast(position - prompt_length + 1, "int32")

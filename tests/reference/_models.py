@@ -128,7 +128,6 @@ CONFIGS = {
             max_position_embeddings=32,
             scale_embedding=True,
             activation_function="relu",
-            forced_bos_token_id=0,
         ),
     ],
     "marian": [
