@@ -382,12 +382,22 @@ class _Subject:
         return _to_numpy(self.output(self.raw(inputs, extra_kwargs, args)))
 
 
+# The padding-mask input that goes with a token-id input (the inputs of
+# `transformer_keras.pretrained`'s models, KerasHub's names).
+_MASK_OF = {
+    "token_ids": "padding_mask",
+    "encoder_token_ids": "encoder_padding_mask",
+    "decoder_token_ids": "decoder_padding_mask",
+}
+
+
 def _default_sequence_key(inputs):
     if isinstance(inputs, tuple):
         return 0
     if isinstance(inputs, dict):
-        if "decoder_tokens" in inputs:
-            return "decoder_tokens"
+        for key in ("decoder_tokens", "decoder_token_ids"):
+            if key in inputs:
+                return key
         if len(inputs) == 1:
             return next(iter(inputs))
         if "token_ids" in inputs:
@@ -713,17 +723,31 @@ def check_padding_invariance(
         raise ValueError(f"`extra` must be a positive integer. Received: extra={extra!r}")
     rng = np.random.default_rng(seed)
 
+    # Padding-mask inputs (`padding_mask`, ...) are extended with zeros, and they, not the
+    # pad id, say which positions of their token ids are real.
+    masks = {}
+    if isinstance(inputs, dict):
+        masks = {
+            key: _as_array(inputs[mask], f"inputs[{mask!r}]") != 0
+            for key, mask in _MASK_OF.items()
+            if key in inputs and mask in inputs
+        }
     if isinstance(inputs, dict) and sequence_key is None:
+        mask_keys = set(_MASK_OF[key] for key in masks)
         keys = [
             k
             for k, v in inputs.items()
-            if _as_array(v, f"inputs[{k!r}]").ndim == 2 and _is_integer(_as_array(v, "inputs"))
+            if k not in mask_keys
+            and _as_array(v, f"inputs[{k!r}]").ndim == 2
+            and _is_integer(_as_array(v, "inputs"))
         ]
         if not keys:
             raise NotApplicableError(
                 "No (batch, length) token-id input to pad; pass `sequence_key`."
             )
-        aligned_key = "decoder_tokens" if "decoder_tokens" in keys else keys[0]
+        aligned_key = next(
+            (k for k in ("decoder_tokens", "decoder_token_ids") if k in keys), keys[0]
+        )
     else:
         aligned_key, _ = _sequence(inputs, sequence_key)
         keys = [aligned_key]
@@ -746,7 +770,7 @@ def check_padding_invariance(
                     "`padding_mask` is for float sequences; token ids mark their padding "
                     f"with `pad_id` ({pad_id})."
                 )
-            real = sequence != pad_id
+            real = masks[key] if key in masks else sequence != pad_id
             if real.ndim > 2:
                 real = real.reshape(real.shape[0], length, -1).any(axis=-1)
         elif padding_mask is None:
@@ -788,6 +812,11 @@ def check_padding_invariance(
         appended[key] = count
         short_inputs = _replace(short_inputs, key, short_sequence)
         long_inputs = _replace(long_inputs, key, long_sequence)
+        if key in masks:  # the padding mask of these ids: real, then padding
+            mask_key = _MASK_OF[key]
+            dtype = _as_array(inputs[mask_key], "inputs").dtype
+            short_inputs = _replace(short_inputs, mask_key, short_real.astype(dtype))
+            long_inputs = _replace(long_inputs, mask_key, long_real.astype(dtype))
         if key == aligned_key:
             aligned_real = short_real
             if not token_ids:
@@ -1013,14 +1042,18 @@ def _prompt_and_source(kind, max_length, inputs, pad_id=0):
     """The Generator's input: the source for seq2seq, a padding-free prompt for a causal LM."""
     if kind == "seq2seq":
         if isinstance(inputs, dict):
-            return {"encoder_tokens": inputs["encoder_tokens"]}
+            key = "encoder_tokens" if "encoder_tokens" in inputs else "encoder_token_ids"
+            return {key: inputs[key]}
         if isinstance(inputs, tuple):
             return inputs[0]
         return inputs
-    ids = _as_array(_get(inputs, _default_sequence_key(inputs)), "inputs")
+    key = _default_sequence_key(inputs)
+    ids = _as_array(_get(inputs, key), "inputs")
     if ids.ndim != 2 or not _is_integer(ids):
         raise ValueError(f"A causal LM prompt must be (batch, length) token ids: {ids.shape}")
     real = ids != pad_id
+    if isinstance(inputs, dict) and _MASK_OF.get(key) in inputs:
+        real = _as_array(inputs[_MASK_OF[key]], "inputs") != 0
     leading = np.where(real.all(axis=0), 1, 0)
     prefix = int(np.argmin(leading)) if not leading.all() else ids.shape[1]
     prefix = min(prefix, max(1, max_length // 2))
@@ -1040,8 +1073,15 @@ def _check_cached_generation(model, inputs, atol, max_length, start_token_id, ra
             "Cached decoding of a model needs transformer_keras.decoding."
         ) from error
     model_input = getattr(model, "input", None) if _is_functional(model) else None
+    declared = getattr(model, "generation_config", None) is not None  # a checkpoint's ids
     if isinstance(model_input, dict) and "decoder_tokens" in model_input:
         kind, length = "seq2seq", model_input["decoder_tokens"].shape[1]
+    elif isinstance(model_input, dict) and "decoder_token_ids" in model_input:
+        kind = "seq2seq"
+        length = _as_array(_get(inputs, "decoder_token_ids"), "inputs").shape[1]
+    elif isinstance(model_input, dict) and set(model_input) == {"token_ids", "padding_mask"}:
+        kind = "causal_lm"
+        length = _as_array(_get(inputs, "token_ids"), "inputs").shape[1]
     elif model_input is not None and not isinstance(model_input, (list, tuple, dict)):
         kind, length = "causal_lm", model_input.shape[1]
     else:
@@ -1052,7 +1092,9 @@ def _check_cached_generation(model, inputs, atol, max_length, start_token_id, ra
         max_length = length
     kwargs = dict(strategy="greedy", jit_compile=False)
     if kind == "seq2seq":
-        kwargs["start_token_id"] = 1 if start_token_id is None else start_token_id
+        if start_token_id is None and not declared:
+            start_token_id = 1
+        kwargs["start_token_id"] = start_token_id
     try:
         cached = Generator(model, max_length, use_cache=True, **kwargs)
         uncached = Generator(model, max_length, use_cache=False, **kwargs)
@@ -1129,7 +1171,8 @@ def check_cached_decoding(
         prefill: int. Length of the prefill of the second run of a layer. Defaults to half
             the length (no prefill run when it is not between 2 and length - 1).
         max_length: int. Tokens decoded by a model. Defaults to its sequence length.
-        start_token_id: int. The start token of a seq2seq model. Defaults to `1`.
+        start_token_id: int. The start token of a seq2seq model. Defaults to the model's
+            own (a checkpoint's `decoder_start_token_id`), else `1`.
         raise_on_failure: bool. Raise an `AssertionError` when the check fails.
 
     Returns:
