@@ -31,12 +31,16 @@ from transformer_keras.pretrained._model import (
     complete_config,
 )
 from transformer_keras.pretrained._weights import export, load
+from transformer_keras.pretrained.tokenizer import load_preprocessor, load_tokenizer, make_packer
 
 __all__ = [
     "ARCHITECTURES",
     "CheckpointError",
     "PretrainedModel",
     "from_pretrained",
+    "load_preprocessor",
+    "load_tokenizer",
+    "make_packer",
     "save_pretrained",
 ]
 
