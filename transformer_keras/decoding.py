@@ -1,8 +1,9 @@
 """Autoregressive decoding: greedy, beam search and sampling, compiled into one XLA program.
 
 `Generator` decodes with the models built by `transformer_keras.models.build_seq2seq` and
-`transformer_keras.models.build_causal_lm`. It finds the model's parts by their layer names
-(the builders' documented contract) and runs them one token at a time:
+`transformer_keras.models.build_causal_lm`, and the GPT-2, BART and Marian checkpoints of
+`transformer_keras.pretrained`, which follow the same layer names. It finds the model's parts
+by their layer names (the builders' documented contract) and runs them one token at a time:
 
 - the source is encoded once, and each decoder block's cross-attention keys/values are
   projected once per source (`TransformerDecoderBlock.compute_cross_attention_cache`);
@@ -21,7 +22,10 @@ the same decoding as TensorFlow ops on a tensor, with no NumPy work, to call ins
 `transformer_keras.text.Translator.translate_graph` and `export_saved_model` use).
 
 Token id 0 is padding, as everywhere in this package: it is never generated, and a row that
-has produced `end_token_id` emits 0 from then on.
+has produced `end_token_id` emits 0 from then on. A checkpoint's model declares its own ids
+in its `generation_config` (padding, start and end tokens, never generated and forced ones),
+and decoding follows them as the reference implementation does: its greedy decoding gives
+the tokens of `transformers`' `generate(do_sample=False)` (tested).
 
 Example:
 
@@ -506,18 +510,25 @@ class Generator:
 
     Padding: id 0 is never generated. A row stops at `end_token_id` (which is included in the
     output) and is 0-padded to `max_length`; decoding stops early once every row has ended.
+    A model of `transformer_keras.pretrained` has its own ids: rows are filled with its
+    padding id (GPT-2, which has none: with its end token), only its one-token
+    `bad_words_ids` are never generated (Marian's padding), and its `forced_bos_token_id` /
+    `forced_eos_token_id` force the first generated token / the last one at `max_length`.
+    Its sources may have any length up to its position table, padded with its padding id.
 
     Args:
         model: a model built by `build_seq2seq` or `build_causal_lm` (or any functional
-            model with the same layer names).
+            model with the same layer names), or a GPT-2, BART or Marian model of
+            `transformer_keras.pretrained`.
         max_length: int. For seq2seq, the number of target tokens generated after the start
             token (at most the model's `target_length`). For a causal LM, the total length
             of prompt plus continuation (at most the model's `sequence_length`). With
             sinusoidal positions and `use_cache=True`, longer outputs are allowed.
-        start_token_id: int. The decoder's first input for seq2seq (required); must be None
-            for a causal LM, whose prompt starts the sequence.
-        end_token_id: int or None. The token that ends a row. None decodes `max_length`
-            tokens.
+        start_token_id: int. The decoder's first input for seq2seq (required, but for a
+            checkpoint, whose `decoder_start_token_id` is the default); must be None for a
+            causal LM, whose prompt starts the sequence.
+        end_token_id: int or None. The token that ends a row. None: a checkpoint's
+            `eos_token_id`; for the builders' models, decode `max_length` tokens.
         strategy: `"greedy"`, `"beam"` or `"sample"`. Defaults to `"greedy"`.
         num_beams: int. Beam width for `"beam"`. Defaults to `4`.
         length_penalty: float. GNMT exponent `alpha` for `"beam"`; 0 ranks by
