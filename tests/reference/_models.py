@@ -213,3 +213,121 @@ def token_batch(rng, vocabulary, lengths, length, pad_id, low=0, left=False):
         ids[row, span] = tokens
         mask[row, span] = 1
     return ids, mask
+
+
+LENGTHS = [9, 6, 1]  # a full row, a padded one, a single token
+
+
+def batch(name, config, rng, left=False):
+    """`(ours, reference kwargs, rows of real queries)` for one batch of the architecture."""
+    if name == "vit":
+        channels = config.get("num_channels", 3)
+        size = config["image_size"]
+        height, width = (size, size) if isinstance(size, int) else size
+        images = rng.normal(size=(3, height, width, channels)).astype("float32")
+        ours = {"images": images}
+        reference = {"pixel_values": to_torch(images.transpose(0, 3, 1, 2))}
+        return ours, reference, None
+    vocabulary = config["vocab_size"]
+    pad = config.get("pad_token_id")
+    pad = 0 if pad is None else pad
+    if name in ("bart", "marian"):
+        source, source_mask = token_batch(rng, vocabulary, LENGTHS, 9, pad)
+        target, target_mask = token_batch(rng, vocabulary, [7, 4, 2], 7, pad)
+        ours = {
+            "encoder_token_ids": source,
+            "encoder_padding_mask": source_mask,
+            "decoder_token_ids": target,
+            "decoder_padding_mask": target_mask,
+        }
+        reference = {
+            "input_ids": to_torch(source),
+            "attention_mask": to_torch(source_mask),
+            "decoder_input_ids": to_torch(target),
+            "decoder_attention_mask": to_torch(target_mask),
+        }
+        return ours, reference, None
+    ids, mask = token_batch(rng, vocabulary, LENGTHS, 9, pad, left=left)
+    ours = {"token_ids": ids, "padding_mask": mask}
+    reference = {"input_ids": to_torch(ids), "attention_mask": to_torch(mask)}
+    if name == "bert":
+        segments = rng.integers(0, config.get("type_vocab_size", 2), ids.shape)
+        ours["segment_ids"] = segments
+        reference["token_type_ids"] = to_torch(segments)
+    # Causal queries with no visible key: the leading pads of a left-padded row.
+    visible = np.cumsum(mask, axis=1) > 0 if name == "gpt2" else np.ones_like(mask, bool)
+    return ours, reference, visible
+
+
+def reference_outputs(model, name, kwargs):
+    with torch.no_grad():
+        outputs = model(**kwargs, output_hidden_states=True, output_attentions=True)
+    if name in ("gpt2", "bart", "marian"):
+        main = outputs.logits
+    else:
+        main = outputs.last_hidden_state
+    if name in ("bart", "marian"):
+        hidden = list(outputs.encoder_hidden_states) + list(outputs.decoder_hidden_states)
+        attention = list(outputs.encoder_attentions) + [
+            {"self_attention": s, "cross_attention": c}
+            for s, c in zip(outputs.decoder_attentions, outputs.cross_attentions)
+        ]
+    else:
+        hidden, attention = list(outputs.hidden_states), list(outputs.attentions)
+    return main, hidden, attention
+
+
+def _np(x):
+    return np.asarray(x.detach().numpy() if isinstance(x, torch.Tensor) else x, "float32")
+
+
+def _max_difference(actual, expected, rows=None):
+    actual, expected = _np(actual), _np(expected)
+    if actual.shape != expected.shape:
+        raise AssertionError(f"shapes differ: {actual.shape} vs {expected.shape}")
+    if rows is not None:  # boolean over the leading axes: the entries to compare
+        actual, expected = actual[rows], expected[rows]
+    return float(np.abs(actual - expected).max()) if actual.size else 0.0
+
+
+def differences(model, reference, name, config, rng, left=False):
+    """The largest differences between a loaded model and the reference on one batch:
+    `{"output", "hidden states", "attention"}` (each the maximum over every entry compared).
+
+    Hidden states: the reference's GPT-2 applies its final LayerNorm to the last one, this
+    project's `hidden_state_model` gives the residual stream that enters it, so that one is
+    compared after `decoder_final_norm`. Attention: queries that see no key are left out.
+    """
+    from transformer_keras.models import hidden_state_model
+
+    ours, kwargs, rows = batch(name, config, rng, left=left)
+    expected, hidden, attention = reference_outputs(reference, name, kwargs)
+    found = {"output": _max_difference(model(ours), expected, rows)}
+
+    probe = hidden_state_model(model)(ours)
+    states = list(probe["hidden_states"])
+    if name == "gpt2":
+        states[-1] = model.get_layer("decoder_final_norm")(states[-1])
+    if len(states) != len(hidden):
+        raise AssertionError(f"{len(states)} hidden states, the reference has {len(hidden)}")
+    found["hidden states"] = max(
+        _max_difference(a, b, rows if name not in ("bart", "marian") else None)
+        for a, b in zip(states, hidden)
+    )
+    maps = probe["attention_scores"]
+    if len(maps) != len(attention):
+        raise AssertionError(f"{len(maps)} attention maps, the reference has {len(attention)}")
+    worst = 0.0
+    for ours_map, reference_map in zip(maps, attention):
+        if isinstance(reference_map, dict):
+            for key in reference_map:
+                worst = max(worst, _max_difference(ours_map[key], reference_map[key]))
+            continue
+        if isinstance(ours_map, dict):  # a decoder-only block: self-attention only
+            ours_map = ours_map["self_attention"]
+        query_rows = None  # (batch, heads, query): queries that see a key
+        if rows is not None:
+            query_rows = np.broadcast_to(rows[:, None, :], _np(reference_map).shape[:3]).copy()
+        worst = max(worst, _max_difference(ours_map, reference_map, query_rows))
+    found["attention"] = worst
+    return found
