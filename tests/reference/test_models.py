@@ -84,3 +84,21 @@ def test_save_pretrained_loads_in_the_reference(checkpoints, tmp_path, name, ind
     if rows is not None:
         difference = difference[rows]
     assert difference.max() <= ATOL
+
+
+def test_sharded_and_bfloat16_checkpoints_of_the_reference_load(tmp_path):
+    """The reference's own shards (`max_shard_size`) and bfloat16 weights."""
+    reference = reference_model("gpt2", 0)
+    reference.save_pretrained(tmp_path / "sharded", max_shard_size="20KB")
+    assert (tmp_path / "sharded" / "model.safetensors.index.json").exists()
+    ours, kwargs, rows = batch("gpt2", CONFIGS["gpt2"][0], np.random.default_rng(0))
+    expected, _, _ = reference_outputs(reference, "gpt2", kwargs)
+    actual = _np(from_pretrained(tmp_path / "sharded")(ours))
+    assert np.abs(actual - _np(expected))[rows].max() <= ATOL
+
+    reference = reference.to(torch.bfloat16)
+    reference.save_pretrained(tmp_path / "bfloat16")
+    # The same bfloat16 weights in float32 arithmetic on both sides.
+    expected, _, _ = reference_outputs(reference.float(), "gpt2", kwargs)
+    actual = _np(from_pretrained(tmp_path / "bfloat16")(ours))
+    assert np.abs(actual - _np(expected))[rows].max() <= ATOL
