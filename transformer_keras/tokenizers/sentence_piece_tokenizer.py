@@ -77,8 +77,6 @@ def _read_proto(name, proto):
             raise ValueError(f"`{name}` is not a file: no such file {os.fspath(proto)!r}.")
         with open(proto, "rb") as file:
             return file.read()
-    if isinstance(proto, str):  # a config's base64 text
-        return base64.b64decode(proto)
     if not isinstance(proto, (bytes, bytearray)):
         raise ValueError(
             f"`{name}` must be a serialized SentencePiece model (bytes) or the path of one. "
@@ -372,3 +370,11 @@ class SentencePieceTokenizer(keras.layers.Layer):
             }
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for name in ("proto", "detokenizer_proto"):  # base64 text in the config
+            if isinstance(config.get(name), str):
+                config[name] = base64.b64decode(config[name])
+        return cls(**config)

@@ -27,8 +27,9 @@ def longest_first(first_lengths, second_lengths, budget):
     """Lengths kept of two sequences that must fit in `budget` tokens together.
 
     Hugging Face's `longest_first` truncation (of its `tokenizers` backend): the shorter
-    sequence keeps all its tokens if the longer one still gets as many, else both get half
-    the budget, the second sequence the odd token.
+    sequence keeps all its tokens if the longer one still gets as many, and the longer one
+    gets the rest; else each gets half the budget, the longer one (the second if they are as
+    long) the odd token.
 
     Args:
         first_lengths: int64 tensor `(batch,)`.
