@@ -3,7 +3,9 @@
 The default task is generated: dates written in 15 formats ("Wed, 3 Mar 21", "the 3rd of March
 2021", "03/03/2021") to translate into "2021-03-03", character by character. Or translate
 sentence pairs from a tab-separated file (--data) or English to Spanish (--dataset spa-eng,
---data-dir for a local copy), word by word.
+--data-dir for a local copy), word by word, or by subwords (--tokenizer wordpiece or
+sentencepiece: a vocabulary per language learnt from the training pairs, carried by the
+exported SavedModel).
 
 Trains with teacher forcing and the padding-aware cross-entropy, then decodes the test set
 with greedy search and a part of it with beam search, and reports the exact-match accuracy and
@@ -15,6 +17,8 @@ translates a few sentences.
     python examples/translation.py
     python examples/translation.py --dataset spa-eng --data-dir ../shared/datasets/spa-eng \\
         --max-train-seconds 600 --embedding-dim 128
+    python examples/translation.py --dataset spa-eng --data-dir ../shared/datasets/spa-eng \\
+        --tokenizer sentencepiece --subword-vocabulary-size 8000
 """
 
 import time
@@ -24,7 +28,7 @@ import numpy as np
 import sacrebleu
 import tensorflow as tf
 
-from transformer_keras import datasets, export, text
+from transformer_keras import datasets, export, text, tokenizers
 from transformer_keras.models import build_seq2seq
 from transformer_keras.training import (
     MaskedAccuracy,
@@ -33,6 +37,9 @@ from transformer_keras.training import (
 )
 
 DEMO_DATES = ["3 March 2021", "Fri, 13 Aug 99", "the 1st of January 1950", "2049/12/31"]
+START, END = "[start]", "[end]"
+# Reserved ids of the subword vocabularies: 0 pads (the models mask id 0).
+RESERVED = ("[PAD]", "[UNK]", START, END)
 
 
 def parse_args(argv=None):
@@ -50,7 +57,20 @@ def parse_args(argv=None):
         default="auto",
         help="tokens: characters or words; auto: characters for dates, words otherwise",
     )
+    data.add_argument(
+        "--tokenizer",
+        choices=("word", "wordpiece", "sentencepiece"),
+        default="word",
+        help="word: one token per word (or character, see --split); wordpiece or "
+        "sentencepiece: subwords of a vocabulary per language learnt from the training pairs",
+    )
     data.add_argument("--max-tokens", type=int, default=15000, help="vocabulary per language")
+    data.add_argument(
+        "--subword-vocabulary-size",
+        type=_common.positive_int,
+        default=8000,
+        help="--tokenizer wordpiece|sentencepiece: subword vocabulary per language",
+    )
     data.add_argument(
         "--max-length",
         type=int,
@@ -95,6 +115,11 @@ def parse_args(argv=None):
     _common.add_anneal_option(decoding)
     args = parser.parse_args(argv)
     _common.check_anneal(args, parser)
+    if args.tokenizer != "word" and (args.split == "character" or not (args.data or args.dataset)):
+        parser.error(
+            f"--tokenizer {args.tokenizer} is for sentence pairs (--dataset or --data, words); "
+            "the dates are translated character by character"
+        )
     return args
 
 
@@ -116,11 +141,47 @@ def load_pairs(args):
 
 
 def translate(translator, texts, character, batch_size=256):
-    """Translates in batches; returns detokenized strings."""
+    """Translates in batches; returns detokenized strings (for subwords: the tokenizer's text
+    as lower-cased words and punctuation marks, as the word-level references)."""
     outputs = []
     for i in range(0, len(texts), batch_size):
         outputs += translator(texts[i : i + batch_size])
+    if translator.subword:
+        return [_common.target_tokens(t, character=False) for t in outputs]
     return [_common.detokenize(t, character) for t in outputs]
+
+
+def train_subword_tokenizers(kind, sources, targets, size):
+    """A source and a target tokenizer learnt from the training pairs, one per language.
+
+    Both lower-case (as the word-level vectorizers); neither strips accents, which Spanish
+    needs. The targets are learnt from, and trained on, the same lower-cased,
+    punctuation-separated text as the word-level targets, so the detokenized output is
+    scored against the same references.
+    """
+    made = []
+    for texts in (sources, targets):
+        if kind == "wordpiece":
+            vocabulary = tokenizers.train_wordpiece(
+                texts, size, lowercase=True, strip_accents=False, reserved_tokens=RESERVED
+            )
+            made.append(
+                tokenizers.WordPieceTokenizer(
+                    vocabulary, strip_accents=False, special_tokens=list(RESERVED)
+                )
+            )
+        else:
+            proto = tokenizers.train_sentencepiece(
+                texts,
+                size,
+                lowercase=True,
+                padding_token=RESERVED[0],
+                unknown_token=RESERVED[1],
+                start_token=START,
+                end_token=END,
+            )
+            made.append(tokenizers.SentencePieceTokenizer(proto))
+    return made
 
 
 def scores(hypotheses, references, character):
@@ -133,37 +194,9 @@ def scores(hypotheses, references, character):
     return exact, bleu, _common.bleu_without_punctuation(hypotheses, references)
 
 
-def main(argv=None):
-    started = time.perf_counter()
-    args = _common.start(
-        parse_args(argv),
-        num_examples=300,
-        max_examples=300,
-        embedding_dim=16,
-        num_heads=2,
-        num_layers=1,
-        beam_examples=8,
-        batch_size=32,
-    )
-    character = args.split == "character" or (
-        args.split == "auto" and not (args.data or args.dataset)
-    )
-
-    # Data: source strings; targets as "[start] t o k e n s [end]".
-    sources, targets = load_pairs(args)
-    train_src, test_src, train_tgt, test_tgt = datasets.train_test_split_lists(
-        sources, targets, test_size=args.test_size, seed=args.seed
-    )
-    train_src, val_src, train_tgt, val_tgt = datasets.train_test_split_lists(
-        train_src, train_tgt, test_size=args.validation_size, seed=args.seed
-    )
-
-    def with_start_end(targets):
-        return [f"[start] {_common.target_tokens(t, character)} [end]" for t in targets]
-
-    references = [
-        _common.detokenize(_common.target_tokens(t, character), character) for t in test_tgt
-    ]
+def word_vectorizers(args, character, train_src, test_src, train_tgt, with_start_end):
+    """Word (or character) vectorizers adapted to the training pairs, their lengths and the
+    teacher-forcing batch function."""
     train_tokens = with_start_end(train_tgt)
     split = "character" if character else "whitespace"
     quantile = 100 if character else 99  # every character of a date matters
@@ -185,16 +218,99 @@ def main(argv=None):
         ("training targets", train_tokens, target_vectorizer),
     ):
         text.check_sequence_lengths(texts, vectorizer, on_long=args.long_texts, name=name)
-    print(
-        f"{len(train_src)} train, {len(val_src)} validation, {len(test_src)} test pairs; "
-        f"{split} tokens; source {source_vectorizer.vocabulary_size()} tokens x {source_length}, "
-        f"target {target_vectorizer.vocabulary_size()} tokens x {target_length}"
-    )
 
     def make_batch(src, tgt):
         return _common.teacher_forcing_batch(
             source_vectorizer, target_vectorizer, src, with_start_end(tgt)
         )
+
+    return source_vectorizer, target_vectorizer, source_length, target_length, make_batch
+
+
+def subword_tokenizers(args, train_src, test_src, train_tgt):
+    """Subword tokenizers learnt from the training pairs, their lengths (the 99th percentile
+    in subwords, at most --max-length, + 2 for the target's start and end tokens) and the
+    teacher-forcing batch function."""
+    started = time.perf_counter()
+    target_texts = [_common.target_tokens(t, character=False) for t in train_tgt]
+    source_tokenizer, target_tokenizer = train_subword_tokenizers(
+        args.tokenizer, train_src, target_texts, args.subword_vocabulary_size
+    )
+    print(f"Learnt the {args.tokenizer} vocabularies in {time.perf_counter() - started:.1f} s")
+    source_length = text.covering_length(
+        text.sequence_lengths(train_src, source_tokenizer), 99, args.max_length
+    )
+    target_length = 2 + text.covering_length(
+        text.sequence_lengths(target_texts, target_tokenizer), 99, args.max_length
+    )
+    for name, texts, tokenizer, length in (
+        ("training sources", train_src, source_tokenizer, source_length),
+        ("test sources", test_src, source_tokenizer, source_length),
+        ("training targets", target_texts, target_tokenizer, target_length - 2),
+    ):
+        text.check_sequence_lengths(
+            texts, tokenizer, on_long=args.long_texts, name=name, sequence_length=length
+        )
+
+    def make_batch(src, tgt):
+        targets = [_common.target_tokens(t, character=False) for t in tgt]
+        target_ids = text.pack_token_ids(target_tokenizer, targets, target_length, START, END)
+        inputs = {
+            "encoder_tokens": text.pack_token_ids(source_tokenizer, src, source_length),
+            "decoder_tokens": target_ids[:, :-1],
+        }
+        return inputs, target_ids[:, 1:]
+
+    return source_tokenizer, target_tokenizer, source_length, target_length, make_batch
+
+
+def main(argv=None):
+    started = time.perf_counter()
+    args = _common.start(
+        parse_args(argv),
+        num_examples=300,
+        max_examples=300,
+        embedding_dim=16,
+        num_heads=2,
+        num_layers=1,
+        beam_examples=8,
+        batch_size=32,
+        subword_vocabulary_size=400,
+    )
+    character = args.split == "character" or (
+        args.split == "auto" and not (args.data or args.dataset)
+    )
+
+    # Data: source strings; targets as "[start] t o k e n s [end]".
+    sources, targets = load_pairs(args)
+    train_src, test_src, train_tgt, test_tgt = datasets.train_test_split_lists(
+        sources, targets, test_size=args.test_size, seed=args.seed
+    )
+    train_src, val_src, train_tgt, val_tgt = datasets.train_test_split_lists(
+        train_src, train_tgt, test_size=args.validation_size, seed=args.seed
+    )
+
+    def with_start_end(targets):
+        return [f"[start] {_common.target_tokens(t, character)} [end]" for t in targets]
+
+    references = [
+        _common.detokenize(_common.target_tokens(t, character), character) for t in test_tgt
+    ]
+    if args.tokenizer == "word":
+        source_vectorizer, target_vectorizer, source_length, target_length, make_batch = (
+            word_vectorizers(args, character, train_src, test_src, train_tgt, with_start_end)
+        )
+        split = "character" if character else "whitespace"
+    else:
+        source_vectorizer, target_vectorizer, source_length, target_length, make_batch = (
+            subword_tokenizers(args, train_src, test_src, train_tgt)
+        )
+        split = args.tokenizer
+    print(
+        f"{len(train_src)} train, {len(val_src)} validation, {len(test_src)} test pairs; "
+        f"{split} tokens; source {source_vectorizer.vocabulary_size()} tokens x {source_length}, "
+        f"target {target_vectorizer.vocabulary_size()} tokens x {target_length}"
+    )
 
     # Model.
     with _common.scope():  # the --strategy: variables on every replica
@@ -279,11 +395,22 @@ def main(argv=None):
     print("Translations by the reloaded SavedModel:")
     for source_text, output in zip(demo, outputs):
         print(f"  {source_text!r} -> {_common.detokenize(output, character)!r}")
+    # The SavedModel carries the vectorizers or tokenizers: the same translations as in here.
+    checked = test_src[:64] if (args.data or args.dataset) else demo
+    saved = reloaded.serving_default(tf.constant(checked))["translation"].numpy()
+    agrees = [t.decode("utf-8") for t in saved] == greedy(checked)
+    print(
+        f"The reloaded SavedModel gives the in-process translations of {len(checked)} "
+        f"sentences: {agrees}"
+    )
 
     _common.write_results(
         args,
         {
             "split": split,
+            "tokenizer": args.tokenizer,
+            "source_vocabulary_size": source_vectorizer.vocabulary_size(),
+            "target_vocabulary_size": target_vectorizer.vocabulary_size(),
             "num_train": len(train_src),
             "num_test": len(test_src),
             "greedy_exact_match": greedy_scores[0],
@@ -299,6 +426,7 @@ def main(argv=None):
             "train_seconds": train_seconds,
             "train_steps": _common.steps_taken(model),
             "stopped_by_time_budget": budget.stopped_early,
+            "saved_model_agrees": agrees,
             "total_seconds": time.perf_counter() - started,
             "num_parameters": model.count_params(),
         },

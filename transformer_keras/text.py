@@ -7,10 +7,13 @@ around them so that a saved model needs no Python preprocessing:
   fixed output length);
 - `build_end_to_end_classifier` wraps a text classifier and its vectorizer into a
   `keras.Model` from raw strings to class probabilities, label ids and label names;
-- `Translator` turns a sequence-to-sequence model and its two vectorizers into a function from
-  source sentences to decoded target sentences, in Python (with
-  `transformer_keras.decoding.Generator`) and as TensorFlow ops (`Translator.translate_graph`,
-  which `transformer_keras.export.export_saved_model` puts inside the SavedModel).
+- `Translator` turns a sequence-to-sequence model and its two vectorizers (or two subword
+  tokenizers of `transformer_keras.tokenizers`) into a function from source sentences to
+  decoded target sentences, in Python (with `transformer_keras.decoding.Generator`) and as
+  TensorFlow ops (`Translator.translate_graph`, which
+  `transformer_keras.export.export_saved_model` puts inside the SavedModel);
+- `pack_token_ids` and `covering_length` prepare the fixed-length id arrays of a tokenizer
+  for training.
 """
 
 import numbers
@@ -21,11 +24,17 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from transformer_keras import tokenizers as _tokenizers
 from transformer_keras.decoding import Generator, _Parts
 
 STANDARDIZE_CHOICES = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
 SPLIT_CHOICES = ("whitespace", "character")
 STRATEGIES = ("greedy", "beam")
+_TOKENIZERS = (
+    _tokenizers.WordPieceTokenizer,
+    _tokenizers.BytePairTokenizer,
+    _tokenizers.SentencePieceTokenizer,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,15 +190,29 @@ def make_text_vectorizer(
 LONG_TEXT_CHOICES = ("warn", "error", "ignore")
 
 
+def _is_tokenizer(value):
+    return isinstance(value, _TOKENIZERS)
+
+
+def _tokenizer_counts(texts, tokenizer, batch_size=4096):
+    counts = [np.zeros((0,), "int64")]
+    for start in range(0, len(texts), batch_size):
+        ids = tokenizer(tf.constant(texts[start : start + batch_size], tf.string))
+        counts.append(ids.row_lengths().numpy().astype("int64"))
+    return np.concatenate(counts)
+
+
 def sequence_lengths(texts, vectorizer):
     """Number of tokens of each text as `vectorizer` splits it, before padding or cutting.
 
     Uses the vectorizer's own standardization, split and n-grams, so the count is what the
-    vectorizer would emit with no `output_sequence_length`.
+    vectorizer would emit with no `output_sequence_length`; for a tokenizer, the number of
+    ids it gives (no special tokens added).
 
     Args:
         texts: list of strings.
-        vectorizer: a `keras.layers.TextVectorization` (from `make_text_vectorizer`).
+        vectorizer: a `keras.layers.TextVectorization` (from `make_text_vectorizer`), or a
+            tokenizer of `transformer_keras.tokenizers`.
 
     Returns:
         An int array `(len(texts),)`.
@@ -200,6 +223,8 @@ def sequence_lengths(texts, vectorizer):
     >>> sequence_lengths(["a b c d", "", "b"], vectorizer).tolist()
     [4, 0, 1]
     """
+    if _is_tokenizer(vectorizer):
+        return _tokenizer_counts(_check_string_list("texts", texts, allow_empty=True), vectorizer)
     _check_vectorizer("vectorizer", vectorizer)
     texts = _check_string_list("texts", texts, allow_empty=True)
     config = vectorizer.get_config()
@@ -220,7 +245,7 @@ def sequence_lengths(texts, vectorizer):
     return counter(tf.constant(texts, dtype=tf.string)).row_lengths().numpy()
 
 
-def check_sequence_lengths(texts, vectorizer, on_long="warn", name="texts"):
+def check_sequence_lengths(texts, vectorizer, on_long="warn", name="texts", sequence_length=None):
     """Reports texts with more tokens than the vectorizer's output length, which it cuts.
 
     A `TextVectorization` with an `output_sequence_length` silently keeps only the first
@@ -229,10 +254,13 @@ def check_sequence_lengths(texts, vectorizer, on_long="warn", name="texts"):
 
     Args:
         texts: list of strings.
-        vectorizer: a `keras.layers.TextVectorization` with an `output_sequence_length`.
+        vectorizer: a `keras.layers.TextVectorization` with an `output_sequence_length`, or a
+            tokenizer of `transformer_keras.tokenizers` (then give `sequence_length`).
         on_long: `"warn"` (a `UserWarning` naming how many texts are cut), `"error"` (a
             `ValueError`) or `"ignore"`.
         name: what the texts are, for the message (e.g. `"test texts"`).
+        sequence_length: int or None. The tokens kept of each text (for a tokenizer, the
+            packed length less its special tokens); None: the vectorizer's output length.
 
     Returns:
         The token counts, an int array `(len(texts),)` (see `sequence_lengths`).
@@ -244,7 +272,13 @@ def check_sequence_lengths(texts, vectorizer, on_long="warn", name="texts"):
         raise ValueError(
             f"`on_long` must be one of {LONG_TEXT_CHOICES}. Received: on_long={on_long!r}"
         )
-    length = vectorizer.get_config().get("output_sequence_length")
+    if sequence_length is not None:
+        _check_positive_int("sequence_length", sequence_length, minimum=0)
+        length = sequence_length
+    elif _is_tokenizer(vectorizer):
+        raise ValueError("`sequence_length` is needed with a tokenizer (it has no output length).")
+    else:
+        length = vectorizer.get_config().get("output_sequence_length")
     lengths = sequence_lengths(texts, vectorizer)
     if length is None or on_long == "ignore":
         return lengths
@@ -254,7 +288,7 @@ def check_sequence_lengths(texts, vectorizer, on_long="warn", name="texts"):
         message = (
             f"{int(long.sum())} of {len(lengths)} {name} have more than {length} tokens "
             f"(the longest {int(lengths.max())}; the first is #{first}: "
-            f"{texts[first][:60]!r}...); the vectorizer keeps their first {length} tokens."
+            f"{texts[first][:60]!r}...); only their first {length} tokens are kept."
         )
         if on_long == "error":
             raise ValueError(
@@ -262,6 +296,105 @@ def check_sequence_lengths(texts, vectorizer, on_long="warn", name="texts"):
             )
         warnings.warn(message, UserWarning, stacklevel=2)
     return lengths
+
+
+def covering_length(lengths, quantile=99, cap=None, minimum=2):
+    """The length that covers `quantile`% of sequences of these `lengths`, within bounds.
+
+    Args:
+        lengths: ints, e.g. `sequence_lengths(texts, tokenizer)`.
+        quantile: float in (0, 100]. Defaults to `99`.
+        cap: int or None. The most it returns. Defaults to `None`.
+        minimum: int. The least it returns. Defaults to `2`.
+
+    Returns:
+        An int: `ceil(percentile(lengths, quantile))` clipped to `[minimum, cap]`.
+
+    Example:
+
+    >>> covering_length([3, 4, 5, 9], quantile=75), covering_length([3, 40], cap=16)
+    (6, 16)
+    """
+    lengths = np.asarray(lengths)
+    if lengths.size == 0:
+        raise ValueError("`lengths` must not be empty.")
+    if not 0 < quantile <= 100:
+        raise ValueError(f"`quantile` must be in (0, 100]. Received: quantile={quantile!r}")
+    length = int(np.ceil(np.percentile(lengths, quantile)))
+    if cap is not None:
+        length = min(length, cap)
+    return max(minimum, length)
+
+
+def pack_token_ids(
+    tokenizer, texts, sequence_length, start_token=None, end_token=None, batch_size=4096
+):
+    """Fixed-length token ids of texts from a tokenizer, for training on arrays.
+
+        [start_token] ids of the text [end_token] 0 0 ...
+
+    A text too long keeps its first tokens (the start and end tokens stay); id 0 pads, which
+    must be the tokenizer's padding token (the models of `transformer_keras.models` mask
+    id 0).
+
+    Args:
+        tokenizer: a tokenizer of `transformer_keras.tokenizers`.
+        texts: list of strings.
+        sequence_length: int. Columns of the result.
+        start_token: str or None. Token before each text. Defaults to `None`.
+        end_token: str or None. Token after each text. Defaults to `None`.
+        batch_size: int. Texts tokenized at a time. Defaults to `4096`.
+
+    Returns:
+        An int32 array `(len(texts), sequence_length)`.
+
+    Example:
+
+    >>> from transformer_keras.tokenizers import WordPieceTokenizer
+    >>> tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[start]", "[end]", "hi", "there"],
+    ...                                special_tokens=["[PAD]", "[UNK]", "[start]", "[end]"])
+    >>> pack_token_ids(tokenizer, ["hi there", "hi hi hi hi"], 5, "[start]", "[end]").tolist()
+    [[2, 4, 5, 3, 0], [2, 4, 4, 4, 3]]
+    """
+    _check_tokenizer("tokenizer", tokenizer)
+    texts = _check_string_list("texts", texts, allow_empty=True)
+    _check_positive_int("sequence_length", sequence_length)
+    start_ids, end_ids = (
+        [] if token is None else [_token_id(tokenizer, "tokenizer", name, token)]
+        for name, token in (("start_token", start_token), ("end_token", end_token))
+    )
+    packer = _tokenizers.SequencePacker(
+        sequence_length, start_ids=start_ids, end_ids=end_ids, padding_id=0
+    )
+    rows = [np.zeros((0, sequence_length), "int32")]
+    for start in range(0, len(texts), batch_size):
+        batch = tokenizer(tf.constant(texts[start : start + batch_size], tf.string))
+        rows.append(packer(batch)["token_ids"].numpy())
+    return np.concatenate(rows).astype("int32")
+
+
+def _check_tokenizer(name, tokenizer):
+    if not _is_tokenizer(tokenizer):
+        raise ValueError(
+            f"`{name}` must be a tokenizer of transformer_keras.tokenizers (WordPieceTokenizer, "
+            f"BytePairTokenizer, SentencePieceTokenizer). Received: {name}={tokenizer!r}"
+        )
+    if 0 not in tokenizer.special_token_ids:
+        raise ValueError(
+            f"`{name}`'s id 0 ({tokenizer.get_vocabulary()[0]!r}) must be a special token, its "
+            "padding: the models mask id 0. Reserve a padding token first (train_wordpiece and "
+            "train_sentencepiece do)."
+        )
+
+
+def _token_id(tokenizer, tokenizer_name, name, token):
+    try:
+        return tokenizer.token_to_id(token)
+    except ValueError:
+        raise ValueError(
+            f"`{name}` {token!r} is not in the vocabulary of `{tokenizer_name}`: reserve it "
+            f"when training the vocabulary. Received: {name}={token!r}"
+        ) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -583,11 +716,19 @@ class Translator:
     (its `standardize` must not strip the brackets of `"[start]"`: use `"lower"`). Ids of the
     model's target vocabulary beyond the vectorizer's vocabulary read as `"[UNK]"`.
 
+    Subword tokenizers (`transformer_keras.tokenizers`, e.g. trained by `train_wordpiece` or
+    `train_sentencepiece`) take the vectorizers' places: the source tokenizer's ids are cut
+    or 0-padded to the model's source length, the generated ids up to `end_token` go back to
+    text by the target tokenizer's `detokenize`. Both are TensorFlow ops without resources,
+    so the exported SavedModel carries them. Id 0 of each must be its padding token.
+
     Args:
         seq2seq_model: a model from `transformer_keras.models.build_seq2seq`.
         source_vectorizer: adapted `TextVectorization` of the source language, whose
-            `output_sequence_length` is the model's source length.
-        target_vectorizer: adapted `TextVectorization` of the target language.
+            `output_sequence_length` is the model's source length, or a tokenizer of
+            `transformer_keras.tokenizers`.
+        target_vectorizer: adapted `TextVectorization` of the target language, or a tokenizer
+            (then `source_vectorizer` is one too).
         start_token: str. The token every target starts with. Defaults to `"[start]"`.
         end_token: str. The token every target ends with. Defaults to `"[end]"`.
         max_length: int. Most tokens generated (end token included). Defaults to the model's
@@ -627,43 +768,26 @@ class Translator:
         **generator_kwargs,
     ):
         parts = _seq2seq_parts(seq2seq_model)
-        source_length = _check_vectorizer("source_vectorizer", source_vectorizer)
-        _check_vectorizer("target_vectorizer", target_vectorizer)
-        if source_length != parts.source_length:
-            raise ValueError(
-                f"`source_vectorizer` outputs {source_length} token ids but the model's encoder "
-                f"takes {parts.source_length}. Received: output_sequence_length={source_length}"
+        self.subword = _is_tokenizer(source_vectorizer) or _is_tokenizer(target_vectorizer)
+        if self.subword:
+            start_id, end_id = self._check_tokenizers(
+                parts, seq2seq_model, source_vectorizer, target_vectorizer, start_token, end_token
             )
-        _check_vocabulary_fits(
-            seq2seq_model, "encoder_embedding", source_vectorizer, "source_vectorizer"
-        )
-        if target_vectorizer.vocabulary_size() > parts.vocabulary_size:
-            raise ValueError(
-                f"`target_vectorizer` has {target_vectorizer.vocabulary_size()} tokens but the "
-                f"model predicts only {parts.vocabulary_size}: build it with "
-                f"target_vocabulary_size >= {target_vectorizer.vocabulary_size()}."
+        else:
+            start_id, end_id = self._check_vectorizers(
+                parts, seq2seq_model, source_vectorizer, target_vectorizer, start_token, end_token
             )
         if strategy not in STRATEGIES:
             raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: {strategy=!r}")
         if max_length is None:
             max_length = parts.sequence_length  # the decoder length
         _check_positive_int("max_length", max_length)  # the Generator checks the rest
-        vocabulary = [str(token) for token in target_vectorizer.get_vocabulary()]
-        ids = {token: index for index, token in enumerate(vocabulary)}
-        for name, token in (("start_token", start_token), ("end_token", end_token)):
-            if token not in ids or ids[token] < 2:
-                raise ValueError(
-                    f"`{name}` {token!r} is not in the target vocabulary. Adapt the target "
-                    "vectorizer on texts that contain it, with a `standardize` that keeps it "
-                    f"(e.g. 'lower'). Received: {name}={token!r}"
-                )
         self.model = seq2seq_model
         self.source_vectorizer = source_vectorizer
         self.target_vectorizer = target_vectorizer
-        # The model may predict ids past the vectorizer's vocabulary: they read as "[UNK]".
-        self.vocabulary = vocabulary + [vocabulary[1]] * (parts.vocabulary_size - len(vocabulary))
+        self.source_length = parts.source_length
         self.start_token, self.end_token = start_token, end_token
-        self.start_token_id, self.end_token_id = ids[start_token], ids[end_token]
+        self.start_token_id, self.end_token_id = start_id, end_id
         self.max_length = int(max_length)
         self.strategy = strategy
         self.num_beams = num_beams
@@ -683,10 +807,70 @@ class Translator:
             **generator_kwargs,
         )
 
+    def _check_vectorizers(self, parts, model, source, target, start_token, end_token):
+        source_length = _check_vectorizer("source_vectorizer", source)
+        _check_vectorizer("target_vectorizer", target)
+        if source_length != parts.source_length:
+            raise ValueError(
+                f"`source_vectorizer` outputs {source_length} token ids but the model's encoder "
+                f"takes {parts.source_length}. Received: output_sequence_length={source_length}"
+            )
+        _check_vocabulary_fits(model, "encoder_embedding", source, "source_vectorizer")
+        if target.vocabulary_size() > parts.vocabulary_size:
+            raise ValueError(
+                f"`target_vectorizer` has {target.vocabulary_size()} tokens but the "
+                f"model predicts only {parts.vocabulary_size}: build it with "
+                f"target_vocabulary_size >= {target.vocabulary_size()}."
+            )
+        vocabulary = [str(token) for token in target.get_vocabulary()]
+        ids = {token: index for index, token in enumerate(vocabulary)}
+        for name, token in (("start_token", start_token), ("end_token", end_token)):
+            if token not in ids or ids[token] < 2:
+                raise ValueError(
+                    f"`{name}` {token!r} is not in the target vocabulary. Adapt the target "
+                    "vectorizer on texts that contain it, with a `standardize` that keeps it "
+                    f"(e.g. 'lower'). Received: {name}={token!r}"
+                )
+        # The model may predict ids past the vectorizer's vocabulary: they read as "[UNK]".
+        self.vocabulary = vocabulary + [vocabulary[1]] * (parts.vocabulary_size - len(vocabulary))
+        return ids[start_token], ids[end_token]
+
+    def _check_tokenizers(self, parts, model, source, target, start_token, end_token):
+        _check_tokenizer("source_vectorizer", source)
+        _check_tokenizer("target_vectorizer", target)
+        _check_vocabulary_fits(model, "encoder_embedding", source, "source_vectorizer")
+        if target.vocabulary_size() > parts.vocabulary_size:
+            raise ValueError(
+                f"`target_vectorizer` has {target.vocabulary_size()} tokens but the "
+                f"model predicts only {parts.vocabulary_size}: build it with "
+                f"target_vocabulary_size >= {target.vocabulary_size()}."
+            )
+        self.vocabulary = None
+        return (
+            _token_id(target, "target_vectorizer", "start_token", start_token),
+            _token_id(target, "target_vectorizer", "end_token", end_token),
+        )
+
+    def _source_ids(self, texts):
+        """int32 encoder ids `(batch, source_length)` of a string tensor, as TensorFlow ops."""
+        if not self.subword:
+            return tf.cast(self.source_vectorizer(texts), tf.int32)
+        ids = self.source_vectorizer(texts)
+        return ids.to_tensor(0, shape=[None, self.source_length])
+
+    def _texts(self, ids):
+        """The target texts of generated ids `(batch, max_length)`: up to the end token."""
+        if not self.subword:
+            return ids_to_texts_graph(ids, self.vocabulary, self.end_token_id)
+        ids = tf.cast(ids, tf.int32)
+        seen_end = tf.cumsum(tf.cast(tf.equal(ids, self.end_token_id), tf.int32), axis=-1)
+        keep = tf.logical_and(tf.not_equal(ids, 0), tf.equal(seen_end, 0))
+        return self.target_vectorizer.detokenize(tf.ragged.boolean_mask(ids, keep))
+
     def vectorize(self, texts):
         """Source token ids, int32 `(batch, source_length)`, of a list of strings."""
         texts = _check_string_list("texts", texts, allow_empty=True)
-        token_ids = self.source_vectorizer(tf.constant(texts, tf.string))
+        token_ids = self._source_ids(tf.constant(texts, tf.string, shape=(len(texts),)))
         return np.asarray(ops.convert_to_numpy(token_ids), dtype="int32")
 
     def translate_ids(self, texts):
@@ -700,7 +884,10 @@ class Translator:
         """Translates a list of strings (or one string) into a list of strings (or one)."""
         single = isinstance(texts, str)
         token_ids = self.translate_ids([texts] if single else texts)
-        outputs = ids_to_texts(token_ids, self.vocabulary, self.end_token_id)
+        if self.subword:
+            outputs = [text.decode("utf-8") for text in self._texts(token_ids).numpy()]
+        else:
+            outputs = ids_to_texts(token_ids, self.vocabulary, self.end_token_id)
         return outputs[0] if single else outputs
 
     def translate_graph(self, texts):
@@ -713,9 +900,5 @@ class Translator:
             A dict with `"translation"`, string `(batch,)`, and `"token_ids"`, int32
             `(batch, max_length)` (the generated ids, as `translate_ids` returns them).
         """
-        encoder_ids = tf.cast(self.source_vectorizer(texts), tf.int32)
-        ids = self.generator.decode_tensor(encoder_ids)
-        return {
-            "translation": ids_to_texts_graph(ids, self.vocabulary, self.end_token_id),
-            "token_ids": ids,
-        }
+        ids = self.generator.decode_tensor(self._source_ids(texts))
+        return {"translation": self._texts(ids), "token_ids": ids}
