@@ -30,6 +30,8 @@ from transformer_keras.pretrained._model import (
     PretrainedModel,
     complete_config,
 )
+from transformer_keras.pretrained._random import random_checkpoint
+from transformer_keras.pretrained._tokenizer_files import save_tokenizer
 from transformer_keras.pretrained._weights import export, load
 from transformer_keras.pretrained.tokenizer import load_preprocessor, load_tokenizer, make_packer
 
@@ -41,7 +43,9 @@ __all__ = [
     "load_preprocessor",
     "load_tokenizer",
     "make_packer",
+    "random_checkpoint",
     "save_pretrained",
+    "save_tokenizer",
 ]
 
 

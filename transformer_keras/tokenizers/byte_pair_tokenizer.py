@@ -245,7 +245,8 @@ class BytePairTokenizer(keras.layers.Layer):
     def _symbols(self, words):
         """The byte-level characters of words `(n,)`, ragged `(n, None)`."""
         byte_strings = tf.strings.bytes_split(words)
-        bytes_ = tf.io.decode_raw(byte_strings.flat_values, tf.uint8)[:, 0]
+        # One byte each: (bytes, 1) -> (bytes,), also when there is none (an empty text).
+        bytes_ = tf.reshape(tf.io.decode_raw(byte_strings.flat_values, tf.uint8), [-1])
         chars = tf.gather(tf.constant(self._byte_chars, tf.string), tf.cast(bytes_, tf.int32))
         return byte_strings.with_flat_values(chars)
 
@@ -291,7 +292,8 @@ class BytePairTokenizer(keras.layers.Layer):
         values, splits, _ = tf.while_loop(
             lambda values, splits, merging: merging,
             merge_round,
-            (symbols.flat_values, symbols.row_splits, tf.constant(True)),
+            # Nothing to merge without symbols (a batch of empty texts).
+            (symbols.flat_values, symbols.row_splits, tf.size(symbols.flat_values) > 0),
             shape_invariants=(tf.TensorShape([None]), tf.TensorShape([None]), tf.TensorShape([])),
         )
         return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
