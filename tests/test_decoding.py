@@ -558,7 +558,7 @@ def test_decode_tensor_with_unknown_batch_size_equals_call(models, greedy, strat
 
 
 def test_decode_tensor_causal_lm_and_uncached(models, greedy):
-    """A causal LM prompt of known length and any batch size; the uncached loop too."""
+    """A causal LM prompt of any batch size and length; the uncached loop too."""
     model, prompts = models["causal_untied_postln"], _prompts()
     expected = greedy("causal_untied_postln")[1]
     for use_cache in (True, False):
@@ -569,10 +569,18 @@ def test_decode_tensor_causal_lm_and_uncached(models, greedy):
         np.testing.assert_array_equal(traced(prompts), expected)
         np.testing.assert_array_equal(traced(prompts[1:4]), expected[1:4])
         assert traced.experimental_get_tracing_count() == 1
-    with pytest.raises(ValueError, match="known length.*shape=\\(None, None\\)"):
-        tf.function(
+        # A prompt length known only at run time (a SavedModel serving strings): one trace
+        # for every length.
+        dynamic = tf.function(
             generator.decode_tensor, input_signature=[tf.TensorSpec((None, None), tf.int32)]
-        ).get_concrete_function()
+        )
+        np.testing.assert_array_equal(dynamic(prompts), expected)
+        longer = np.concatenate([prompts, prompts[:, :1]], axis=1)  # 4 prompt tokens
+        np.testing.assert_array_equal(dynamic(longer), generator(longer))
+        np.testing.assert_array_equal(dynamic(prompts[:, :1]), generator(prompts[:, :1]))
+        assert dynamic.experimental_get_tracing_count() == 1
+    with pytest.raises(ValueError, match="known length.*shape=\\(2, None\\)"):
+        generator._check_ids_shape("inputs", (2, None), min_batch=1)
     with pytest.raises(ValueError, match="shorter than max_length=8"):
         generator.decode_tensor(np.ones((2, 8), "int32"))
     seq2seq = Generator(models["seq2seq_paper"], 4, start_token_id=START)

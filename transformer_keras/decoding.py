@@ -796,8 +796,9 @@ class Generator:
         Args:
             inputs: int tensor (or array). For seq2seq, source ids `(batch, S)` with
                 `S <= source_length` (0-padded to it here), or a dict with key
-                `"encoder_tokens"`; for a causal LM, prompt ids `(batch, P)` with a static
-                `1 <= P < max_length`, no padding.
+                `"encoder_tokens"`; for a causal LM, prompt ids `(batch, P)`,
+                `1 <= P < max_length`, no padding (`P` may be unknown inside a
+                `tf.function` that is not XLA-compiled: a SavedModel taking strings).
             return_scores: bool. Also return the per-token log-probabilities.
             seed: int, scalar int tensor or None. For `strategy="sample"` only.
 
@@ -890,12 +891,12 @@ class Generator:
                     f"`{name}` has {length} tokens but the model's {what} is "
                     f"{self._parts.source_length}. Received: {name}.shape={shape}"
                 )
-        elif length is None:
+        elif length is None and min_batch:
             raise ValueError(
                 f"The prompt `{name}` must have a known length (the prompt is prefilled in one "
                 f"pass of that length). Received: {name}.shape={shape}"
             )
-        elif length >= self._max_length:
+        elif length is not None and length >= self._max_length:
             raise ValueError(
                 f"The prompt `{name}` must be shorter than max_length={self._max_length} "
                 f"to leave room for new tokens. Received: {name}.shape={shape}"
@@ -965,7 +966,11 @@ class Generator:
         else:
             source = None
             prompt = ids
+        # A prompt of a length known only at run time (a SavedModel serving strings):
+        # `decode_tensor` in a graph, where sizes may be tensors.
         prompt_length = prompt.shape[1]
+        if prompt_length is None:
+            prompt_length = ops.shape(prompt)[1]
         width = self._width
 
         # Context that does not change during the loop: the source's cross-attention keys
@@ -986,10 +991,16 @@ class Generator:
                 cross_caches = [repeat(cache) for cache in cross_caches]
                 encoder_mask = repeat(encoder_mask)
             caches = [block.init_cache(batch, width - 1) for block in parts.decoder_blocks]
-            if prompt_length > 1:
-                _, caches = parts.decode(
+
+            def prefill():
+                return parts.decode(
                     prompt[:, :-1], 0, caches, [None] * len(caches), None, logits=False
-                )
+                )[1]
+
+            if isinstance(prompt_length, int):
+                caches = prefill() if prompt_length > 1 else caches
+            else:
+                caches = tf.cond(prompt_length > 1, prefill, lambda: caches)
             caches = [repeat(cache) for cache in caches]
         elif source is not None:
             source = repeat(source)
@@ -997,6 +1008,7 @@ class Generator:
         tokens = ops.concatenate(
             [prompt, ops.zeros((batch, width - prompt_length), dtype="int32")], axis=1
         )
+        tokens = ops.reshape(tokens, (-1, width))  # a static width, whatever the prompt's
         state = {
             "tokens": repeat(tokens),
             "scores": ops.zeros((rows, width), dtype="float32"),
