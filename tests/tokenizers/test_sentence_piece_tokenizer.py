@@ -89,11 +89,13 @@ def test_marian_vocabulary_language_codes_and_special_tokens(sentencepiece_proto
     assert tokenizer.detokenize(ids).numpy()[0] == b"the cat sat on the mat"
     framed = [[*ids.to_list()[0], 0, vocabulary["<pad>"], 1]]
     assert tokenizer.detokenize(framed).numpy()[0] == b"the cat sat on the mat"
-    # A token the model lacks (the language code) decodes as SentencePiece's unknown piece;
-    # the text is stripped, as Marian's decoding.
+    # A token the model lacks (the language code) keeps its text, as MarianTokenizer's
+    # decoding (SentencePiece's decoding of pieces), which also strips the text.
     coded = tokenizer.detokenize([[vocabulary[">>fr<<"], *ids.to_list()[0]]]).numpy()[0]
-    unknown = processor.decode([processor.unk_id()])
-    assert coded.decode() == (unknown + " the cat sat on the mat").strip()
+    assert coded.decode() == ">>fr<< the cat sat on the mat"
+    pieces = [processor.id_to_piece(i) for i in processor.encode("  a dog")]
+    expected = processor.decode_pieces(pieces).strip()
+    assert tokenizer.detokenize([[vocabulary[p] for p in pieces]]).numpy()[0].decode() == expected
 
 
 def test_a_second_model_detokenizes(corpus, sentencepiece_proto):

@@ -107,8 +107,9 @@ class SentencePieceTokenizer(keras.layers.Layer):
     `detokenize` is Hugging Face's `decode(ids, skip_special_tokens=True)`: special tokens,
     padding and unknown pieces are dropped, and the pieces are decoded by SentencePiece
     (with `detokenizer_proto`, Marian's `target.spm`, by that model: ids generated in the
-    target language go back to text by the target model). NFKC normalization does not come
-    back.
+    target language go back to text by the target model; with a vocabulary, as
+    `MarianTokenizer`, a token that model lacks, such as a language code, keeps its text).
+    NFKC normalization does not come back.
 
     Args:
         proto: a serialized SentencePiece model (bytes, e.g. from `train_sentencepiece`) or
@@ -247,6 +248,11 @@ class SentencePieceTokenizer(keras.layers.Layer):
         )
         if language_codes:
             self._codes = _utils.StringTable(token_to_id.keys(), token_to_id.values())
+        # With a vocabulary, detokenize joins the pieces, unless the detokenizing model has byte
+        # pieces ("<0xE3>"), which only SentencePiece decodes.
+        self._pieces_decode = vocabulary is not None and all(
+            kind != BYTE for _, kind in detokenizer_pieces
+        )
         self._build_models()
         self._convert_input_args = False
         self._allow_non_tensor_positional_args = True
@@ -347,8 +353,14 @@ class SentencePieceTokenizer(keras.layers.Layer):
         ids = tf.ragged.boolean_mask(
             ids, _utils.kept_ids(ids, self._vocabulary_size, self._special_ids)
         )
-        model_ids = tf.gather(tf.constant(self._detokenizer_ids), ids)
-        texts = self._detokenizer.detokenize(model_ids)
+        if self._pieces_decode:
+            # Marian: the pieces' text, "▁" read as a space (SentencePiece's decoding of
+            # pieces without byte fallback; a token the model lacks keeps its text).
+            tokens = tf.gather(tf.constant(self.get_vocabulary(), tf.string), ids)
+            texts = tf.strings.reduce_join(tokens, axis=-1)
+        else:
+            model_ids = tf.gather(tf.constant(self._detokenizer_ids), ids)
+            texts = self._detokenizer.detokenize(model_ids)
         texts = tf.strings.regex_replace(texts, "\u2581", " ")
         # Python's `str.strip()`, as Hugging Face's Marian decoding.
         space = _utils.WHITESPACE + r"\x1c-\x1f"
