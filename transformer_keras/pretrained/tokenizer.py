@@ -68,6 +68,16 @@ _ROBERTA_ROLES = {
     "pad_token": "<pad>",
     "mask_token": "<mask>",
 }
+# The order in which the reference adds special tokens missing from a vocabulary.
+_ADDED_ORDER = (
+    "bos_token",
+    "eos_token",
+    "unk_token",
+    "sep_token",
+    "pad_token",
+    "cls_token",
+    "mask_token",
+)
 _TOKENIZER_CLASSES = {
     "BertTokenizer": "bert",
     "BertTokenizerFast": "bert",
@@ -237,6 +247,10 @@ def _bpe(checkpoint, vocabulary, merges, pre_tokenizer=None):
     if kind not in ("gpt2", "roberta", "bart"):
         kind = "roberta" if "<s>" in vocabulary else "gpt2"
     roles = _roles(checkpoint, _GPT2_ROLES if kind == "gpt2" else _ROBERTA_ROLES)
+    # The reference adds the special tokens its vocabulary lacks after the last id.
+    for role in _ADDED_ORDER:
+        if roles.get(role) is not None and roles[role] not in vocabulary:
+            vocabulary[roles[role]] = max(vocabulary.values(), default=-1) + 1
     add_prefix_space = checkpoint.config.get("add_prefix_space")
     if add_prefix_space is None:
         add_prefix_space = (pre_tokenizer or {}).get("add_prefix_space", False)
