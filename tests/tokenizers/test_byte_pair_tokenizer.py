@@ -109,6 +109,9 @@ def test_graph_mode_config_keras_file_and_saved_model(bpe_vocabulary, tmp_path):
     expected = tokenizer(texts).to_list()
     traced = tf.function(tokenizer, input_signature=[tf.TensorSpec([None], tf.string)])
     assert traced(texts).to_list() == expected
+    # Nothing to merge: batches of empty texts, or none.
+    assert traced(tf.constant(["", ""])).to_list() == [[], []]
+    assert tokenizer([]).to_list() == [] and tokenizer([""]).to_list() == [[]]
     clone = BytePairTokenizer.from_config(tokenizer.get_config())
     assert clone(texts).to_list() == expected and clone.get_config() == tokenizer.get_config()
 

@@ -130,6 +130,7 @@ def test_graph_mode_config_keras_file_and_saved_model(sentencepiece_proto, proce
     expected = tokenizer(texts).to_list()
     traced = tf.function(tokenizer, input_signature=[tf.TensorSpec([None], tf.string)])
     assert traced(texts).to_list() == expected
+    assert traced(tf.constant(["", ""])).to_list() == [[], []] and tokenizer([]).to_list() == []
     clone = SentencePieceTokenizer.from_config(tokenizer.get_config())
     assert clone(texts).to_list() == expected and clone.get_config() == tokenizer.get_config()
     keras.Sequential([keras.Input(shape=(), dtype="string"), tokenizer]).save(tmp_path / "m.keras")

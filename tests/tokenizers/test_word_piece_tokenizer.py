@@ -111,6 +111,8 @@ def test_input_forms_and_graph_mode(wordpiece_vocabulary):
     traced = tf.function(tokenizer, input_signature=[tf.TensorSpec([None], tf.string)])
     assert traced(tf.constant(texts)).to_list() == batch.to_list()
     assert tokenizer([]).to_list() == []
+    assert tokenizer(["", ""]).to_list() == [[], []]
+    assert traced(tf.constant(["", ""])).to_list() == [[], []]
 
 
 def test_detokenize_as_hugging_face_decode(wordpiece_vocabulary, cases):
