@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-jax test-reference lint format venv benchmark clean
+.PHONY: demo test test-jax test-reference lint format venv benchmark clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,20 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) lint
+# Debian's Chromium for the explorer's browser tests (tests/explore, driven by Playwright with
+# executable_path, which downloads no browser): installed with apt-get when it is missing and
+# this runs as root, as in CI (a failed install fails the run); elsewhere those tests skip and
+# say why.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "No chromium and no root apt-get: the browser tests (tests/explore) will skip"; \
+	fi
+
+test: $(STAMP) lint browser
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -n 2 --dist loadfile -q --ignore=tests/reference
 
 # The layer, model and training tests again under KERAS_BACKEND=jax, in .venv-jax (no TensorFlow).
