@@ -12,7 +12,10 @@ exposed (`transformer_keras.models.hidden_state_model`), and fits a linear probe
 
 Prints probe accuracy by layer next to the majority-class baseline, and saves as PNGs in the
 output folder: the probe accuracies, a PCA projection of each layer's pooled states, and
-attention heat maps of every layer for a few sentences.
+attention heat maps of every layer for a few sentences. Beside them, explorer.html shows the
+same model interactively (`transformer_keras.analysis.explore`): the attention of every layer
+and head, each layer's token states, the probes, for the demo sentences and --explore-examples
+held-out ones.
 
     python examples/hidden_states.py
     python examples/hidden_states.py --model runs/hidden_states/model.keras
@@ -36,6 +39,8 @@ ATTENTION_SENTENCES = [
     "the service was truly awful but the dessert was very nice",
     "the service was truly awful although the dessert was very nice",
 ]
+# Their sentiment by the corpus' rule: the clause after "but", before "although", decides.
+ATTENTION_LABELS = ["negative", "positive", "negative"]
 
 
 def parse_args(argv=None):
@@ -51,6 +56,12 @@ def parse_args(argv=None):
     data.add_argument("--num-examples", type=int, default=6000, help="training sentences")
     data.add_argument("--num-probe", type=int, default=1000, help="held-out sentences to probe")
     data.add_argument("--cv", type=int, default=5, help="cross-validation folds of each probe")
+    data.add_argument(
+        "--explore-examples",
+        type=int,
+        default=200,
+        help="held-out sentences in explorer.html, after the demo sentences",
+    )
     model = _common.add_model_options(
         parser, embedding_dim=64, num_heads=4, num_layers=2, dropout=0.1, learning_rate=1e-3
     )
@@ -186,6 +197,23 @@ def main(argv=None):
                 title=f"layer {layer}, mean over heads: {ATTENTION_SENTENCES[i][:40]}...",
             )
             _common.save_plot(figure, args.output_dir / f"attention_{i}_layer_{layer}.png")
+
+    # The same model in the interactive explorer: the demo sentences first, then held-out ones.
+    shown = ATTENTION_SENTENCES + sentences[: args.explore_examples]
+    shown_labels = {
+        "sentiment": ATTENTION_LABELS + labels[: args.explore_examples],
+        "negation": [bool(NEGATORS & set(s.split())) for s in shown],
+        "deciding negation": [bool(NEGATORS & set(deciding_clause(s).split())) for s in shown],
+    }
+    explorer = analysis.explore(
+        classifier,
+        np.asarray(vectorizer(shown), "int32"),
+        args.output_dir / "explorer.html",
+        tokens=vocabulary,
+        labels=shown_labels,
+        title="examples/hidden_states.py: the sentiment classifier",
+    )
+    print(f"Saved {explorer} (open it in a browser)")
 
     _common.write_results(
         args,
