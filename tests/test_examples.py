@@ -27,6 +27,8 @@ SCRIPTS = (
     "hidden_states",
     "token_classification",
     "vision_transformer",
+    "fine_tune",
+    "generate",
 )
 COMMON_OPTIONS = (
     "--epochs",
