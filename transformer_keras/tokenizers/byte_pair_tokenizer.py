@@ -323,9 +323,12 @@ class BytePairTokenizer(keras.layers.Layer):
     def tokenize(self, inputs):
         """Token ids of `inputs` (see the class docstring); the same as calling the layer."""
         texts, unbatched = _utils.to_string_tensor("inputs", inputs)
-        pieces, special_ids = self._splitter.split(texts)
-        ids = _utils.pieces_to_ids(pieces, special_ids, self._tokenize_text)
+        ids = _utils.call_traced(self, "_tokenize_batch", texts, _utils.TEXTS_SPEC)
         return _utils.finish(ids, unbatched)
+
+    def _tokenize_batch(self, texts):
+        pieces, special_ids = self._splitter.split(texts)
+        return _utils.pieces_to_ids(pieces, special_ids, self._tokenize_text)
 
     def call(self, inputs):
         return self.tokenize(inputs)
@@ -346,6 +349,11 @@ class BytePairTokenizer(keras.layers.Layer):
             A string tensor `(batch,)`, or a scalar string for one sequence.
         """
         ids, unbatched = _utils.to_ragged_ids("ids", ids)
+        ids = ids.with_row_splits_dtype(tf.int64)
+        texts = _utils.call_traced(self, "_detokenize_batch", ids, _utils.IDS_SPEC)
+        return texts[0] if unbatched else texts
+
+    def _detokenize_batch(self, ids):
         ids = tf.ragged.boolean_mask(
             ids, _utils.kept_ids(ids, self._vocabulary_size, self._special_ids)
         )
@@ -370,7 +378,7 @@ class BytePairTokenizer(keras.layers.Layer):
         texts = tf.strings.unicode_transcode(
             texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
         )
-        return texts[0] if unbatched else texts
+        return texts
 
     def get_config(self):
         config = super().get_config()

@@ -327,9 +327,12 @@ class SentencePieceTokenizer(keras.layers.Layer):
     def tokenize(self, inputs):
         """Token ids of `inputs` (see the class docstring); the same as calling the layer."""
         texts, unbatched = _utils.to_string_tensor("inputs", inputs)
-        pieces, special_ids = self._splitter.split(texts)
-        ids = _utils.pieces_to_ids(pieces, special_ids, self._tokenize_text)
+        ids = _utils.call_traced(self, "_tokenize_batch", texts, _utils.TEXTS_SPEC)
         return _utils.finish(ids, unbatched)
+
+    def _tokenize_batch(self, texts):
+        pieces, special_ids = self._splitter.split(texts)
+        return _utils.pieces_to_ids(pieces, special_ids, self._tokenize_text)
 
     def call(self, inputs):
         return self.tokenize(inputs)
@@ -350,6 +353,11 @@ class SentencePieceTokenizer(keras.layers.Layer):
             A string tensor `(batch,)`, or a scalar string for one sequence.
         """
         ids, unbatched = _utils.to_ragged_ids("ids", ids)
+        ids = ids.with_row_splits_dtype(tf.int64)
+        texts = _utils.call_traced(self, "_detokenize_batch", ids, _utils.IDS_SPEC)
+        return texts[0] if unbatched else texts
+
+    def _detokenize_batch(self, ids):
         ids = tf.ragged.boolean_mask(
             ids, _utils.kept_ids(ids, self._vocabulary_size, self._special_ids)
         )
@@ -365,7 +373,7 @@ class SentencePieceTokenizer(keras.layers.Layer):
         # Python's `str.strip()`, as Hugging Face's Marian decoding.
         space = _utils.WHITESPACE + r"\x1c-\x1f"
         texts = tf.strings.regex_replace(texts, f"^[{space}]+|[{space}]+$", "")
-        return texts[0] if unbatched else texts
+        return texts
 
     def get_config(self):
         config = super().get_config()

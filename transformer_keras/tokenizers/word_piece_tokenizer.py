@@ -295,9 +295,12 @@ class WordPieceTokenizer(keras.layers.Layer):
     def tokenize(self, inputs):
         """Token ids of `inputs` (see the class docstring); the same as calling the layer."""
         texts, unbatched = _utils.to_string_tensor("inputs", inputs)
-        pieces, special_ids = self._splitter.split(texts)
-        ids = _utils.pieces_to_ids(pieces, special_ids, self._tokenize_text)
+        ids = _utils.call_traced(self, "_tokenize_batch", texts, _utils.TEXTS_SPEC)
         return _utils.finish(ids, unbatched)
+
+    def _tokenize_batch(self, texts):
+        pieces, special_ids = self._splitter.split(texts)
+        return _utils.pieces_to_ids(pieces, special_ids, self._tokenize_text)
 
     def call(self, inputs):
         return self.tokenize(inputs)
@@ -318,6 +321,11 @@ class WordPieceTokenizer(keras.layers.Layer):
             A string tensor `(batch,)`, or a scalar string for one sequence.
         """
         ids, unbatched = _utils.to_ragged_ids("ids", ids)
+        ids = ids.with_row_splits_dtype(tf.int64)
+        texts = _utils.call_traced(self, "_detokenize_batch", ids, _utils.IDS_SPEC)
+        return texts[0] if unbatched else texts
+
+    def _detokenize_batch(self, ids):
         ids = tf.ragged.boolean_mask(
             ids, _utils.kept_ids(ids, len(self.vocabulary), self._special_ids)
         )
@@ -342,7 +350,7 @@ class WordPieceTokenizer(keras.layers.Layer):
         if self.clean_up_tokenization_spaces:
             for old, new in _TEXT_CLEANUP:
                 texts = _replace_literal(texts, old, new)
-        return texts[0] if unbatched else texts
+        return texts
 
     def get_config(self):
         config = super().get_config()
