@@ -38,6 +38,7 @@ HARD_CASES = [
     "Привет мир, Γειά σου κόσμε",
     "مرحبا بالعالم שלום עולם",
     "नमस्ते दुनिया สวัสดีครับ",
+    "२०२६ हे वर्ष, ६ वाजता  ६",  # Devanagari digits (KerasHub's BPE marks spaces with "६")
     # Emoji: skin tones, joiners, variation selectors, flags.
     "emoji 😀😃 👍🏽 👨\u200d👩\u200d👧 ❤️ 🇪🇸",
     # Punctuation and symbols.
