@@ -58,6 +58,11 @@ def test_head_view_follows_clicks_on_layer_head_and_token(
     want = attention[2][1, 1][positions][:, positions]
     np.testing.assert_array_less(np.abs(after - want), WEIGHT_TOLERANCE)
     assert np.abs(after - before).max() > 0.05  # the drawing changed
+    # One line per weight of at least 0.02 (fainter ones would not show).
+    lines = page.drawn("lines")
+    assert lines["focus"] is None
+    assert (want >= 0.02 + WEIGHT_TOLERANCE).sum() <= lines["count"]
+    assert lines["count"] <= (want >= 0.02 - WEIGHT_TOLERANCE).sum()
     assert "layer 2 (decoder_block_2), head 1" in page.page.inner_text("#head-matrix-title")
 
     # The heat map's pixels are that head's weights (red channel = 255 * (1 - w)).

@@ -236,6 +236,56 @@
 
   // ------------------------------------------------------------------ head view
   const ROW = 18;
+  // Lines of weight below 0.02 are not drawn (at that opacity they cannot be seen); the heat
+  // map and the read-out show every weight.
+  const MIN_LINE_CODE = Math.ceil(0.02 * SCALE);
+
+  // Draws straight lines from the left edge (height y0) to the right edge (y1) of a canvas
+  // `width` x `height` CSS pixels: `segments` holds [y0, y1, r, g, b, alpha] per line. Its own
+  // rasteriser, a few hundred milliseconds for 200,000 lines where the canvas' stroke takes
+  // tens of seconds without a GPU: each column of a line gets the ink of a 1.4-pixel-thick
+  // line, spread over the rows it crosses; colours mix by their alphas, which add up to 1.
+  function rasterLines(canvas, width, height, ratio, segments) {
+    const W = Math.max(1, Math.round(width * ratio));
+    const H = Math.max(1, Math.round(height * ratio));
+    canvas.width = W;
+    canvas.height = H;
+    const ink = new Float32Array(W * H * 4);
+    const thickness = 1.4 * ratio;
+    for (let n = 0; n < segments.length; n += 6) {
+      const y0 = segments[n] * ratio;
+      const slope = (segments[n + 1] * ratio - y0) / W;
+      const [r, g, b, a] = [segments[n + 2], segments[n + 3], segments[n + 4], segments[n + 5]];
+      const thick = thickness * Math.sqrt(1 + slope * slope);
+      const half = (thick + Math.abs(slope)) / 2;
+      const density = (a * thick) / (2 * half);
+      for (let x = 0; x < W; x++) {
+        const centre = y0 + slope * (x + 0.5);
+        const top = centre - half;
+        const bottom = centre + half;
+        const last = Math.min(H - 1, Math.floor(bottom));
+        for (let row = Math.max(0, Math.floor(top)); row <= last; row++) {
+          const cover = (Math.min(bottom, row + 1) - Math.max(top, row)) * density;
+          const i = (row * W + x) * 4;
+          ink[i] += cover * r;
+          ink[i + 1] += cover * g;
+          ink[i + 2] += cover * b;
+          ink[i + 3] += cover;
+        }
+      }
+    }
+    const image = new ImageData(W, H);
+    for (let p = 0; p < W * H; p++) {
+      const alpha = ink[4 * p + 3];
+      if (alpha <= 0) continue;
+      image.data[4 * p] = ink[4 * p] / alpha;
+      image.data[4 * p + 1] = ink[4 * p + 1] / alpha;
+      image.data[4 * p + 2] = ink[4 * p + 2] / alpha;
+      image.data[4 * p + 3] = 255 * Math.min(1, alpha);
+    }
+    canvas.getContext("2d").putImageData(image, 0, 0);
+    return image;
+  }
 
   function attention(arrays, g, layer) {
     return arrays[`attention/${g}/${layer}`]; // {data: Uint8Array, shape: [heads, queries, keys]}
@@ -299,45 +349,38 @@
     const width = 180;
     const height = Math.max(nq, nk) * ROW;
     const ratio = window.devicePixelRatio || 1;
-    canvas.width = width * ratio;
-    canvas.height = height * ratio;
     canvas.style.width = width + "px";
     canvas.style.height = height + "px";
-    const context = canvas.getContext("2d");
     const colours = heads.map((h) => rgb(headColour(h)));
+    let unfocused = null; // the image of every line, kept for when the pointer leaves a token
 
     function linesFor(focus) {
       const active = focus || (state.query !== null ? { query: state.query } : null);
-      context.setTransform(ratio, 0, 0, ratio, 0, 0);
-      context.clearRect(0, 0, width, height);
-      context.lineWidth = 1.5;
-      const lines = [];
-      heads.forEach((h, index) => {
-        // One path per weight value: a few hundred strokes instead of one per line.
-        const paths = new Map();
-        const base = h * nq * nk;
-        const rows = active && active.query !== undefined ? [active.query] : [...Array(nq).keys()];
-        for (const i of rows) {
-          const cols = active && active.key !== undefined ? [active.key] : [...Array(nk).keys()];
-          for (const j of cols) {
-            const code = map.data[base + i * nk + j];
-            if (code === 0) continue;
-            if (!paths.has(code)) paths.set(code, new Path2D());
-            const path = paths.get(code);
-            path.moveTo(0, (i + 0.5) * ROW);
-            path.lineTo(width, (j + 0.5) * ROW);
-            lines.push(1);
-          }
-        }
-        const [r, g, b] = colours[index];
-        for (const [code, path] of paths) {
-          context.strokeStyle = `rgba(${r}, ${g}, ${b}, ${Math.min(1, code / SCALE)})`;
-          context.stroke(path);
-        }
-      });
       for (const node of left.children) node.classList.toggle("focus", !!active && active.query === Number(node.dataset.pos));
       for (const node of right.children) node.classList.toggle("focus", !!active && active.key === Number(node.dataset.pos));
-      drawn.lines = { focus: active, count: lines.length };
+      if (!active && unfocused) {
+        canvas.getContext("2d").putImageData(unfocused, 0, 0);
+        drawn.lines = { focus: null, count: unfocused.lines };
+        return;
+      }
+      const rows = active && active.query !== undefined ? [active.query] : [...Array(nq).keys()];
+      const cols = active && active.key !== undefined ? [active.key] : [...Array(nk).keys()];
+      const segments = [];
+      heads.forEach((h, index) => {
+        const base = h * nq * nk;
+        const [r, g, b] = colours[index];
+        for (const i of rows) {
+          for (const j of cols) {
+            const code = map.data[base + i * nk + j];
+            if (code < MIN_LINE_CODE) continue;
+            segments.push((i + 0.5) * ROW, (j + 0.5) * ROW, r, g, b, code / SCALE);
+          }
+        }
+      });
+      const image = rasterLines(canvas, width, height, ratio, segments);
+      image.lines = segments.length / 6;
+      if (!active) unfocused = image;
+      drawn.lines = { focus: active, count: image.lines };
     }
     linesFor(null);
 
