@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The layer, model and training tests under KERAS_BACKEND=jax, in their own venv (.venv-jax)
 # without TensorFlow: the layers and models are keras.ops only. Extra arguments go to pytest.
-# Decoding, text, export and SavedModel need TensorFlow and are not run here.
+# Decoding, text, export and SavedModel need TensorFlow and are not run here; the checkpoints
+# of transformer_keras.pretrained load and round-trip under JAX (their tokenizers are TF ops).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ "$0" -nt "$STAMP" ]
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet \
         "jax==0.10.2" "jaxlib==0.10.2" "keras==3.15.1" numpy scikit-learn pytest pytest-xdist \
-        hypothesis
+        hypothesis safetensors
     # --no-deps: the package's dependency list names tensorflow, which this run must not need.
     "$VENV/bin/python" -m pip install --quiet --no-deps -e .
     touch "$STAMP"
@@ -37,4 +38,5 @@ assert importlib.util.find_spec("tensorflow") is None, "tensorflow must not be i
 print(f"keras {keras.__version__} on jax {jax.__version__} ({jax.default_backend()})")
 EOF
 exec "$VENV/bin/python" -m pytest tests/layers tests/models tests/test_training.py \
-    tests/test_properties.py tests/test_gpu_attention_check.py -q -n 2 -p no:cacheprovider "$@"
+    tests/test_properties.py tests/test_gpu_attention_check.py tests/pretrained/test_checkpoints.py \
+    -q -n 2 -p no:cacheprovider "$@"

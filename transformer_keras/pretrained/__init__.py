@@ -30,10 +30,7 @@ from transformer_keras.pretrained._model import (
     PretrainedModel,
     complete_config,
 )
-from transformer_keras.pretrained._random import random_checkpoint
-from transformer_keras.pretrained._tokenizer_files import save_tokenizer
 from transformer_keras.pretrained._weights import export, load
-from transformer_keras.pretrained.tokenizer import load_preprocessor, load_tokenizer, make_packer
 
 __all__ = [
     "ARCHITECTURES",
@@ -89,6 +86,25 @@ def from_pretrained(path, dtype=None):
     )
     architecture.verify(_without_prefixes(tensors, architecture.prefixes), config, path)
     return model
+
+
+# The tokenizers are TensorFlow ops (tensorflow-text): their module is imported when one of
+# them is first used, so that the models load under any Keras backend.
+_LAZY = {
+    "load_tokenizer": "transformer_keras.pretrained.tokenizer",
+    "load_preprocessor": "transformer_keras.pretrained.tokenizer",
+    "make_packer": "transformer_keras.pretrained.tokenizer",
+    "save_tokenizer": "transformer_keras.pretrained._tokenizer_files",
+    "random_checkpoint": "transformer_keras.pretrained._random",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _without_prefixes(tensors, prefixes):
