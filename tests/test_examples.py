@@ -413,6 +413,7 @@ def test_hidden_states(tmp_path):
         "attention_0_layer_0.png",
         "history.png",
         "results.json",
+        "explorer.html",
     )
     probes = results(tmp_path)["probes"]
     assert set(probes) == {"negation", "deciding negation", "sentiment"}
