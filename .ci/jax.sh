@@ -37,6 +37,6 @@ assert keras.backend.backend() == "jax", keras.backend.backend()
 assert importlib.util.find_spec("tensorflow") is None, "tensorflow must not be in .venv-jax"
 print(f"keras {keras.__version__} on jax {jax.__version__} ({jax.default_backend()})")
 EOF
-exec "$VENV/bin/python" -m pytest tests/layers tests/models tests/test_training.py \
+exec "$VENV/bin/python" -m pytest tests/layers tests/models tests/training \
     tests/test_properties.py tests/test_gpu_attention_check.py tests/pretrained/test_checkpoints.py \
     -q -n 2 -p no:cacheprovider "$@"

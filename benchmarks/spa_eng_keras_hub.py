@@ -36,7 +36,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -44,16 +43,14 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import sacrebleu  # noqa: E402
 
+# The tokenization, lengths and batches of examples/translation.py (`transformer_keras.text`),
+# so that only the model differs.
 from transformer_keras import datasets, text  # noqa: E402
 from transformer_keras.training import (  # noqa: E402
     MaskedAccuracy,
     MaskedSparseCategoricalCrossentropy,
     TimeBudget,
 )
-
-# The example scripts' own tokenization, lengths and batches, so that only the model differs.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import _common  # noqa: E402
 
 START, END = "[start]", "[end]"
 
@@ -124,7 +121,7 @@ def parse_args(argv=None):
 
 def target_tokens(sentence):
     """Lower-cased words and punctuation marks, space-separated ("¿Qué?" -> "¿ qué ?")."""
-    return _common.target_tokens(sentence, character=False)
+    return text.target_tokens(sentence, character=False)
 
 
 def with_start_end(sentences):
@@ -134,7 +131,7 @@ def with_start_end(sentences):
 def bleu_scores(hypotheses, references):
     """Corpus BLEU on the token text, and with punctuation removed from both sides."""
     token_text = sacrebleu.corpus_bleu(hypotheses, [references]).score
-    no_punctuation = _common.bleu_without_punctuation(hypotheses, references)
+    no_punctuation = text.bleu_without_punctuation(hypotheses, references)
     return {"bleu_tokens_with_punctuation": token_text, "bleu_no_punctuation": no_punctuation}
 
 
@@ -231,8 +228,8 @@ def greedy_decode(model, source_ids, target_vectorizer, target_length, batch_siz
 def train_peer(args, train, validation, test):
     train_src, train_tgt = train
     train_tokens = with_start_end(train_tgt)
-    source_length = _common.sequence_length_for(train_src, args.max_length)
-    target_length = _common.sequence_length_for(train_tokens, args.max_length + 2)
+    source_length = text.sequence_length_for(train_src, args.max_length)
+    target_length = text.sequence_length_for(train_tokens, args.max_length + 2)
     source_vectorizer = text.make_text_vectorizer(
         train_src,
         max_tokens=args.max_tokens,
@@ -249,7 +246,7 @@ def train_peer(args, train, validation, test):
     )
 
     def make_batch(src, tgt):
-        return _common.teacher_forcing_batch(
+        return text.teacher_forcing_batch(
             source_vectorizer, target_vectorizer, src, with_start_end(tgt)
         )
 

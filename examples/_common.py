@@ -1,11 +1,10 @@
-"""Plumbing shared by the example scripts: options, callbacks, plots and result files.
+"""Plumbing shared by the example scripts: options, strategy, training loop, plots, results.
 
 Every script imports this module first. It holds what each script needs around the library:
-command-line options, the tf.distribute strategy, resuming after an interruption, saving plots
-and result files. The real
-work (models, training utilities, plots, token-classification features) lives in the
-`transformer_keras` package. Two small text helpers for the translation example
-(`target_tokens`, `detokenize`) stay here until `transformer_keras.text` takes them.
+the command-line options (the common ones, the model's, the distribution options), the
+tf.distribute strategy they choose, `model.fit` with resuming after an interruption, plots and
+result files. The real work (models, text processing, training utilities, plots) lives in the
+`transformer_keras` package.
 """
 
 import os
@@ -15,13 +14,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import re  # noqa: E402
 import time  # noqa: E402
-import unicodedata  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 from transformer_keras import analysis, distribute  # noqa: E402
 from transformer_keras.training import TransformerSchedule  # noqa: E402
@@ -78,7 +74,7 @@ def make_parser(script, description, epochs, batch_size):
         action="store_true",
         help="a run of a few seconds on tiny data with a tiny model and 1 epoch (for tests)",
     )
-    distribute.add_distribution_arguments(parser)
+    add_distribution_arguments(parser)
     return parser
 
 
@@ -203,7 +199,7 @@ def start(args, **smoke):
             setattr(args, name, value)
     global _strategy
     # First: a multi-worker strategy must exist before TensorFlow runs anything.
-    _strategy = distribute.setup_from_args(args)
+    _strategy = setup_from_args(args)
     keras.utils.set_random_seed(args.seed)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     args.jit_compile = resolve_jit_compile(args.jit_compile)
@@ -368,61 +364,97 @@ def print_table(rows, headers):
             print("  ".join("-" * width for width in widths))
 
 
-def sequence_length_for(texts, cap=256, quantile=99, character=False):
-    """A fixed length covering `quantile`% of `texts` (in words or characters), at most `cap`."""
-    lengths = [len(text) if character else len(text.split()) for text in texts]
-    return int(max(2, min(cap, np.ceil(np.percentile(lengths, quantile)))))
+# ------------------------------------------------------------------------------ distribution
 
 
-# ------------------------------------------------------------------------------ translation
+def add_distribution_arguments(parser):
+    """Adds ``--strategy``, ``--tpu``, ``--logical-cpus``, ``--mixed-precision`` and
+    ``--deterministic`` (see `transformer_keras.distribute`).
 
-SPACE = "\u2581"  # stands for a space inside character-level target sequences
-PUNCTUATION = re.compile(r"([^\w\s'\[\]-])")
+    Args:
+        parser: an `argparse.ArgumentParser`.
 
-
-def target_tokens(sentence, character):
-    """A target sentence as space-separated tokens (whitespace-split by the vectorizer).
-
-    Character-level: every character is a token, spaces written as U+2581. Word-level: words
-    and punctuation marks, lower-cased ("¿Qué?" -> "¿ qué ?").
+    Returns:
+        The argument group, to add more options to.
     """
-    if character:
-        return " ".join(SPACE if c == " " else c for c in sentence.strip())
-    return " ".join(PUNCTUATION.sub(r" \1 ", sentence.lower()).split())
+    if not isinstance(parser, argparse.ArgumentParser):
+        raise ValueError(
+            f"`parser` must be an argparse.ArgumentParser. Received: parser={parser!r}"
+        )
+    group = parser.add_argument_group("distribution and precision")
+    group.add_argument(
+        "--strategy",
+        choices=distribute.STRATEGIES,
+        default="default",
+        help="tf.distribute strategy: default (one device), mirrored (all GPUs of this "
+        "machine), multiworker (several machines, cluster from TF_CONFIG), tpu; the batch size "
+        "is global (split over the replicas)",
+    )
+    group.add_argument(
+        "--tpu",
+        default=None,
+        help="--strategy tpu: TPU name or grpc:// address ('local' on a TPU VM; default: "
+        "TPU_NAME or the local TPU)",
+    )
+    group.add_argument(
+        "--logical-cpus",
+        type=int,
+        default=0,
+        help="split the CPU into this many logical devices first, so that --strategy mirrored "
+        "has several replicas without GPUs (for trying distributed training; 0: no split)",
+    )
+    group.add_argument(
+        "--mixed-precision",
+        choices=("none", "bfloat16", "float16"),
+        default="none",
+        help="compute in 16 bits with float32 variables (float16 adds loss scaling)",
+    )
+    group.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="deterministic TensorFlow ops seeded with --seed: identical runs give identical "
+        "weights (slower on GPU)",
+    )
+    return group
 
 
-def teacher_forcing_batch(source_vectorizer, target_vectorizer, sources, targets):
-    """Seq2seq training arrays for teacher forcing: `({"encoder_tokens", "decoder_tokens"},
-    labels)`, where `targets` are token strings with their start and end tokens; the decoder
-    reads the target without its last token and learns to predict it without its first."""
-    target_ids = np.asarray(target_vectorizer(targets))
-    inputs = {
-        "encoder_tokens": np.asarray(source_vectorizer(sources), dtype="int32"),
-        "decoder_tokens": target_ids[:, :-1].astype("int32"),
-    }
-    return inputs, target_ids[:, 1:].astype("int32")
+def setup_from_args(args):
+    """Applies the options of `add_distribution_arguments`; returns the strategy.
 
+    Splits the CPU first with ``--logical-cpus``, creates the strategy (a multi-worker
+    strategy must exist before TensorFlow runs any operation), then sets the mixed-precision
+    policy and, with ``--deterministic``, seeds with ``args.seed`` (0 if absent) and enables
+    deterministic ops. When `args` has a ``batch_size``, checks that it divides over the
+    replicas. Build and compile the model inside ``strategy.scope()``.
 
-def detokenize(tokens, character):
-    """Undoes `target_tokens`: the text of a decoded token sequence (str or bytes)."""
-    if isinstance(tokens, bytes):
-        tokens = tokens.decode("utf-8")
-    if character:
-        return "".join(tokens.split()).replace(SPACE, " ")
-    return " ".join(tokens.split())
+    Args:
+        args: an `argparse.Namespace` with ``strategy``, ``mixed_precision`` and
+            ``deterministic`` (and optionally ``tpu``, ``seed``, ``batch_size``).
 
+    Returns:
+        The `tf.distribute.Strategy`.
 
-def strip_punctuation(sentence):
-    """Drops every Unicode punctuation character (categories P*) and extra spaces: the
-    "lower-cased, punctuation removed" text that word-level BLEU is also reported on."""
-    kept = "".join(c for c in sentence if not unicodedata.category(c).startswith("P"))
-    return " ".join(kept.split())
-
-
-def bleu_without_punctuation(hypotheses, references):
-    """Corpus BLEU (sacrebleu, tokenize 13a) of `hypotheses` against one reference each, with
-    `strip_punctuation` applied to both sides."""
-    import sacrebleu
-
-    stripped = [strip_punctuation(h) for h in hypotheses]
-    return sacrebleu.corpus_bleu(stripped, [[strip_punctuation(r) for r in references]]).score
+    Raises:
+        ValueError: bad options (see `distribute.get_strategy`, `distribute.global_batch_size`).
+        StrategyUnavailableError: ``--strategy tpu`` without a TPU.
+    """
+    for name in ("strategy", "mixed_precision", "deterministic"):
+        if not hasattr(args, name):
+            raise ValueError(
+                f"`args` has no `{name}`: add the options with add_distribution_arguments. "
+                f"Received: args={args!r}"
+            )
+    if getattr(args, "logical_cpus", 0):
+        distribute.split_cpu(args.logical_cpus)
+    strategy = distribute.get_strategy(args.strategy, tpu=getattr(args, "tpu", None))
+    distribute.set_mixed_precision(args.mixed_precision)
+    if args.deterministic:
+        distribute.enable_determinism(getattr(args, "seed", None) or 0)
+    if getattr(args, "batch_size", None) is not None:
+        distribute.global_batch_size(args.batch_size, strategy)
+    print(
+        f"Strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s); "
+        f"dtype policy {keras.config.dtype_policy().name}"
+        + ("; deterministic ops" if args.deterministic else "")
+    )
+    return strategy

@@ -30,7 +30,7 @@ from seqeval import metrics as seqeval_metrics
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from transformer_keras import datasets, tagging
+from transformer_keras import datasets, tagging, text
 from transformer_keras.models import build_token_classifier
 from transformer_keras.training import MaskedAccuracy, MaskedSparseCategoricalCrossentropy
 
@@ -206,6 +206,29 @@ def print_scores(rows):
     _common.print_table(table, ["model (entity level, test)", "type", *FIGURES])
 
 
+def baseline(train_sentences, train_tags, test_sentences, test_tags):
+    """The entity scores on test of a logistic regression on token feature dicts, trained on
+    all training sentences."""
+    features = DictVectorizer()
+    x_base = features.fit_transform(
+        [f for sentence in train_sentences for f in tagging.token_feature_dicts(sentence)]
+    )
+    model = LogisticRegression(max_iter=2000, C=10.0, class_weight="balanced")
+    model.fit(x_base, [t for tags in train_tags for t in tags])
+    predicted = model.predict(
+        features.transform(
+            [f for sentence in test_sentences for f in tagging.token_feature_dicts(sentence)]
+        )
+    )
+    baseline_tags, position = [], 0
+    for sentence in test_sentences:
+        baseline_tags.append(list(predicted[position : position + len(sentence)]))
+        position += len(sentence)
+    scores = entity_scores(test_tags, baseline_tags)
+    print(f"Logistic regression baseline entity F1 on test: {scores['f1']:.4f}")
+    return scores
+
+
 def main(argv=None):
     started = time.perf_counter()
     args = _common.start(
@@ -240,28 +263,11 @@ def main(argv=None):
         f"test sentences; tags {tag_names[1:]}"
     )
 
-    # Baseline: logistic regression on token feature dicts, trained on all training sentences.
-    features = DictVectorizer()
-    x_base = features.fit_transform(
-        [f for sentence in train_sentences for f in tagging.token_feature_dicts(sentence)]
-    )
-    baseline = LogisticRegression(max_iter=2000, C=10.0, class_weight="balanced")
-    baseline.fit(x_base, [t for tags in train_tags for t in tags])
-    predicted = baseline.predict(
-        features.transform(
-            [f for sentence in test_sentences for f in tagging.token_feature_dicts(sentence)]
-        )
-    )
-    baseline_tags, position = [], 0
-    for sentence in test_sentences:
-        baseline_tags.append(list(predicted[position : position + len(sentence)]))
-        position += len(sentence)
-    baseline_scores = entity_scores(test_tags, baseline_tags)
-    print(f"Logistic regression baseline entity F1 on test: {baseline_scores['f1']:.4f}")
+    baseline_scores = baseline(train_sentences, train_tags, test_sentences, test_tags)
 
     # Inputs: word ids, per-token feature ids and character n-gram ids, window by window
     # (sentences longer than the sequence length are cut into several windows).
-    sequence_length = args.sequence_length or _common.sequence_length_for(
+    sequence_length = args.sequence_length or text.sequence_length_for(
         [" ".join(s) for s in train_sentences], cap=128
     )
     names = [name for name in args.features.split(",") if name and name != "word"]

@@ -147,8 +147,8 @@ def translate(translator, texts, character, batch_size=256):
     for i in range(0, len(texts), batch_size):
         outputs += translator(texts[i : i + batch_size])
     if translator.subword:
-        return [_common.target_tokens(t, character=False) for t in outputs]
-    return [_common.detokenize(t, character) for t in outputs]
+        return [text.target_tokens(t, character=False) for t in outputs]
+    return [text.detokenize(t, character) for t in outputs]
 
 
 def train_subword_tokenizers(kind, sources, targets, size):
@@ -191,7 +191,7 @@ def scores(hypotheses, references, character):
     bleu = sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize).score
     if character:
         return exact, bleu, None
-    return exact, bleu, _common.bleu_without_punctuation(hypotheses, references)
+    return exact, bleu, text.bleu_without_punctuation(hypotheses, references)
 
 
 def word_vectorizers(args, character, train_src, test_src, train_tgt, with_start_end):
@@ -200,8 +200,8 @@ def word_vectorizers(args, character, train_src, test_src, train_tgt, with_start
     train_tokens = with_start_end(train_tgt)
     split = "character" if character else "whitespace"
     quantile = 100 if character else 99  # every character of a date matters
-    source_length = _common.sequence_length_for(train_src, args.max_length, quantile, character)
-    target_length = _common.sequence_length_for(train_tokens, args.max_length + 2, quantile)
+    source_length = text.sequence_length_for(train_src, args.max_length, quantile, character)
+    target_length = text.sequence_length_for(train_tokens, args.max_length + 2, quantile)
     source_vectorizer = text.make_text_vectorizer(
         train_src,
         max_tokens=args.max_tokens,
@@ -220,7 +220,7 @@ def word_vectorizers(args, character, train_src, test_src, train_tgt, with_start
         text.check_sequence_lengths(texts, vectorizer, on_long=args.long_texts, name=name)
 
     def make_batch(src, tgt):
-        return _common.teacher_forcing_batch(
+        return text.teacher_forcing_batch(
             source_vectorizer, target_vectorizer, src, with_start_end(tgt)
         )
 
@@ -232,7 +232,7 @@ def subword_tokenizers(args, train_src, test_src, train_tgt):
     in subwords, at most --max-length, + 2 for the target's start and end tokens) and the
     teacher-forcing batch function."""
     started = time.perf_counter()
-    target_texts = [_common.target_tokens(t, character=False) for t in train_tgt]
+    target_texts = [text.target_tokens(t, character=False) for t in train_tgt]
     source_tokenizer, target_tokenizer = train_subword_tokenizers(
         args.tokenizer, train_src, target_texts, args.subword_vocabulary_size
     )
@@ -253,7 +253,7 @@ def subword_tokenizers(args, train_src, test_src, train_tgt):
         )
 
     def make_batch(src, tgt):
-        targets = [_common.target_tokens(t, character=False) for t in tgt]
+        targets = [text.target_tokens(t, character=False) for t in tgt]
         target_ids = text.pack_token_ids(target_tokenizer, targets, target_length, START, END)
         inputs = {
             "encoder_tokens": text.pack_token_ids(source_tokenizer, src, source_length),
@@ -262,6 +262,82 @@ def subword_tokenizers(args, train_src, test_src, train_tgt):
         return inputs, target_ids[:, 1:]
 
     return source_tokenizer, target_tokenizer, source_length, target_length, make_batch
+
+
+def evaluate(args, model, vectorizers, test_src, references, character):
+    """Greedy decoding of the whole test set, beam search of its first --beam-examples: prints
+    the table and examples; returns the figures and the greedy translator (`"greedy"`)."""
+    source_vectorizer, target_vectorizer = vectorizers
+    kwargs = {"jit_compile": args.jit_compile}
+    greedy = text.Translator(model, source_vectorizer, target_vectorizer, **kwargs)
+    beam = text.Translator(
+        model,
+        source_vectorizer,
+        target_vectorizer,
+        strategy="beam",
+        num_beams=args.num_beams,
+        **kwargs,
+    )
+    decode_started = time.perf_counter()
+    greedy_outputs = translate(greedy, test_src, character)
+    greedy_seconds = time.perf_counter() - decode_started
+    greedy_scores = scores(greedy_outputs, references, character)
+    num_beam = min(args.beam_examples, len(test_src))
+    decode_started = time.perf_counter()
+    beam_outputs = translate(beam, test_src[:num_beam], character, batch_size=64)
+    beam_seconds = time.perf_counter() - decode_started
+    beam_scores = scores(beam_outputs, references[:num_beam], character)
+    greedy_subset = scores(greedy_outputs[:num_beam], references[:num_beam], character)
+    rows = [
+        [f"greedy, all {len(test_src)}", *greedy_scores, greedy_seconds],
+        [f"greedy, first {num_beam}", *greedy_subset, ""],
+        [f"beam {args.num_beams}, first {num_beam}", *beam_scores, beam_seconds],
+    ]
+    headers = ["test decoding", "exact match", "BLEU", "BLEU, punctuation removed", "seconds"]
+    if character:  # no punctuation column
+        rows, headers = [row[:3] + row[4:] for row in rows], headers[:3] + headers[4:]
+    _common.print_table(rows, headers)
+    print("Examples (source -> greedy | beam | reference):")
+    for i in range(min(5, num_beam)):
+        print(
+            f"  {test_src[i]!r} -> {greedy_outputs[i]!r} | {beam_outputs[i]!r} | {references[i]!r}"
+        )
+    return {
+        "greedy": greedy,
+        "greedy_exact_match": greedy_scores[0],
+        "greedy_bleu": greedy_scores[1],
+        "greedy_bleu_no_punctuation": greedy_scores[2],
+        "beam_examples": num_beam,
+        "beam_exact_match": beam_scores[0],
+        "beam_bleu": beam_scores[1],
+        "beam_bleu_no_punctuation": beam_scores[2],
+        "greedy_exact_match_same_examples": greedy_subset[0],
+        "greedy_bleu_same_examples": greedy_subset[1],
+        "greedy_bleu_no_punctuation_same_examples": greedy_subset[2],
+    }
+
+
+def export_translator(args, greedy, test_src, character):
+    """Exports the greedy translator (strings in, strings out), reloads it and uses it; returns
+    whether the reloaded SavedModel translates as the translator in this process."""
+    saved_model = args.output_dir / "saved_model"
+    export.export_saved_model(greedy, saved_model)
+    print(f"Exported the translator to {saved_model}")
+    reloaded = export.load_saved_model(saved_model)
+    demo = DEMO_DATES if character and not args.data else test_src[:4]
+    outputs = reloaded.serving_default(tf.constant(demo))["translation"].numpy()
+    print("Translations by the reloaded SavedModel:")
+    for source_text, output in zip(demo, outputs):
+        print(f"  {source_text!r} -> {text.detokenize(output, character)!r}")
+    # The SavedModel carries the vectorizers or tokenizers: the same translations as in here.
+    checked = test_src[:64] if (args.data or args.dataset) else demo
+    saved = reloaded.serving_default(tf.constant(checked))["translation"].numpy()
+    agrees = [t.decode("utf-8") for t in saved] == greedy(checked)
+    print(
+        f"The reloaded SavedModel gives the in-process translations of {len(checked)} "
+        f"sentences: {agrees}"
+    )
+    return agrees
 
 
 def main(argv=None):
@@ -291,11 +367,9 @@ def main(argv=None):
     )
 
     def with_start_end(targets):
-        return [f"[start] {_common.target_tokens(t, character)} [end]" for t in targets]
+        return [f"[start] {text.target_tokens(t, character)} [end]" for t in targets]
 
-    references = [
-        _common.detokenize(_common.target_tokens(t, character), character) for t in test_tgt
-    ]
+    references = [text.detokenize(text.target_tokens(t, character), character) for t in test_tgt]
     if args.tokenizer == "word":
         source_vectorizer, target_vectorizer, source_length, target_length, make_batch = (
             word_vectorizers(args, character, train_src, test_src, train_tgt, with_start_end)
@@ -349,61 +423,10 @@ def main(argv=None):
         callbacks=[budget],
     )
 
-    # Evaluate: greedy on the whole test set, beam search on its first --beam-examples.
-    kwargs = {"jit_compile": args.jit_compile}
-    greedy = text.Translator(model, source_vectorizer, target_vectorizer, **kwargs)
-    beam = text.Translator(
-        model,
-        source_vectorizer,
-        target_vectorizer,
-        strategy="beam",
-        num_beams=args.num_beams,
-        **kwargs,
-    )
-    decode_started = time.perf_counter()
-    greedy_outputs = translate(greedy, test_src, character)
-    greedy_seconds = time.perf_counter() - decode_started
-    greedy_scores = scores(greedy_outputs, references, character)
-    num_beam = min(args.beam_examples, len(test_src))
-    decode_started = time.perf_counter()
-    beam_outputs = translate(beam, test_src[:num_beam], character, batch_size=64)
-    beam_seconds = time.perf_counter() - decode_started
-    beam_scores = scores(beam_outputs, references[:num_beam], character)
-    greedy_subset = scores(greedy_outputs[:num_beam], references[:num_beam], character)
-    rows = [
-        [f"greedy, all {len(test_src)}", *greedy_scores, greedy_seconds],
-        [f"greedy, first {num_beam}", *greedy_subset, ""],
-        [f"beam {args.num_beams}, first {num_beam}", *beam_scores, beam_seconds],
-    ]
-    headers = ["test decoding", "exact match", "BLEU", "BLEU, punctuation removed", "seconds"]
-    if character:  # no punctuation column
-        rows, headers = [row[:3] + row[4:] for row in rows], headers[:3] + headers[4:]
-    _common.print_table(rows, headers)
-    print("Examples (source -> greedy | beam | reference):")
-    for i in range(min(5, num_beam)):
-        print(
-            f"  {test_src[i]!r} -> {greedy_outputs[i]!r} | {beam_outputs[i]!r} | {references[i]!r}"
-        )
-
-    # Export the greedy translator (strings in, strings out), reload it and use it.
-    saved_model = args.output_dir / "saved_model"
-    export.export_saved_model(greedy, saved_model)
-    print(f"Exported the translator to {saved_model}")
-    reloaded = export.load_saved_model(saved_model)
-    demo = DEMO_DATES if character and not args.data else test_src[:4]
-    outputs = reloaded.serving_default(tf.constant(demo))["translation"].numpy()
-    print("Translations by the reloaded SavedModel:")
-    for source_text, output in zip(demo, outputs):
-        print(f"  {source_text!r} -> {_common.detokenize(output, character)!r}")
-    # The SavedModel carries the vectorizers or tokenizers: the same translations as in here.
-    checked = test_src[:64] if (args.data or args.dataset) else demo
-    saved = reloaded.serving_default(tf.constant(checked))["translation"].numpy()
-    agrees = [t.decode("utf-8") for t in saved] == greedy(checked)
-    print(
-        f"The reloaded SavedModel gives the in-process translations of {len(checked)} "
-        f"sentences: {agrees}"
-    )
-
+    # Evaluate, export.
+    vectorizers = (source_vectorizer, target_vectorizer)
+    figures = evaluate(args, model, vectorizers, test_src, references, character)
+    agrees = export_translator(args, figures.pop("greedy"), test_src, character)
     _common.write_results(
         args,
         {
@@ -413,16 +436,7 @@ def main(argv=None):
             "target_vocabulary_size": target_vectorizer.vocabulary_size(),
             "num_train": len(train_src),
             "num_test": len(test_src),
-            "greedy_exact_match": greedy_scores[0],
-            "greedy_bleu": greedy_scores[1],
-            "greedy_bleu_no_punctuation": greedy_scores[2],
-            "beam_examples": num_beam,
-            "beam_exact_match": beam_scores[0],
-            "beam_bleu": beam_scores[1],
-            "beam_bleu_no_punctuation": beam_scores[2],
-            "greedy_exact_match_same_examples": greedy_subset[0],
-            "greedy_bleu_same_examples": greedy_subset[1],
-            "greedy_bleu_no_punctuation_same_examples": greedy_subset[2],
+            **figures,
             "train_seconds": train_seconds,
             "train_steps": _common.steps_taken(model),
             "stopped_by_time_budget": budget.stopped_early,

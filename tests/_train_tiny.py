@@ -22,6 +22,7 @@ Writes into OUTPUT_DIR:
 
     python tests/_train_tiny.py --output-dir /tmp/run --epochs 3 --steps-per-epoch 4
 
+The options of `transformer_keras.distribute` are the example scripts' (`examples/_common.py`).
 The tests import this file for `launch`/`finish` (start a run in a subprocess, wait for it with
 a time limit), `load_weights`, `read_progress` and `make_data`.
 """
@@ -31,6 +32,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -48,6 +50,11 @@ SEQUENCE_LENGTH = 8
 SCRIPT = Path(__file__).resolve()
 REPO = SCRIPT.parents[1]
 
+# The example scripts' distribution options and their setup (examples/ is not a package).
+_spec = importlib.util.spec_from_file_location("_common", REPO / "examples" / "_common.py")
+_common = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_common)
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -60,7 +67,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--sleep-per-batch", type=float, default=0.0, help="seconds to sleep after each batch"
     )
-    distribute.add_distribution_arguments(parser)
+    _common.add_distribution_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -129,7 +136,7 @@ def build_model():
 
 def main(argv=None):
     args = parse_args(argv)
-    strategy = distribute.setup_from_args(args)
+    strategy = _common.setup_from_args(args)
     keras.utils.set_random_seed(args.seed)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     # Start-up is over (TensorFlow imported, strategy created): the multi-worker test's clock.

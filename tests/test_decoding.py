@@ -23,6 +23,7 @@ from transformer_keras.decoding import (
     top_k_filter,
     top_p_filter,
 )
+from transformer_keras.decoding._inputs import check_ids_shape
 from transformer_keras.models import build_causal_lm, build_seq2seq, build_text_classifier
 from transformer_keras.training import MaskedSparseCategoricalCrossentropy
 
@@ -580,7 +581,7 @@ def test_decode_tensor_causal_lm_and_uncached(models, greedy):
         np.testing.assert_array_equal(dynamic(prompts[:, :1]), generator(prompts[:, :1]))
         assert dynamic.experimental_get_tracing_count() == 1
     with pytest.raises(ValueError, match="known length.*shape=\\(2, None\\)"):
-        generator._check_ids_shape("inputs", (2, None), min_batch=1)
+        check_ids_shape(generator.model, MAX_LENGTH, "inputs", (2, None), min_batch=1)
     with pytest.raises(ValueError, match="shorter than max_length=8"):
         generator.decode_tensor(np.ones((2, 8), "int32"))
     seq2seq = Generator(models["seq2seq_paper"], 4, start_token_id=START)

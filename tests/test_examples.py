@@ -67,15 +67,13 @@ def results(output_dir):
     return json.loads((output_dir / "results.json").read_text())
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_help_documents_every_option(script, monkeypatch, capsys):
-    monkeypatch.syspath_prepend(str(EXAMPLES))
-    module = importlib.import_module(script)
+def assert_help_documents_every_option(module, monkeypatch, capsys, options=COMMON_OPTIONS):
+    """`module.parse_args(["--help"])` lists `options`, and every option has a help text."""
     with pytest.raises(SystemExit) as exit_info:
         module.parse_args(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for option in COMMON_OPTIONS:
+    for option in options:
         assert option in text
 
     # Every option has a help text: the parser is caught as it starts to parse.
@@ -91,6 +89,13 @@ def test_help_documents_every_option(script, monkeypatch, capsys):
     parser = caught.value.args[0]
     undocumented = [action.dest for action in parser._actions if not action.help]
     assert not undocumented, f"options without help: {undocumented}"
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_documents_every_option(script, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    module = importlib.import_module(script)
+    assert_help_documents_every_option(module, monkeypatch, capsys)
 
 
 def test_article_example_fixed(tmp_path):
@@ -156,58 +161,6 @@ def test_text_classification_with_weight_averaging(tmp_path):
     assert_files(tmp_path, "results.json", "saved_model")
 
 
-def test_text_classification_ensemble(tmp_path):
-    out = run_smoke("text_classification", tmp_path, "--ensemble", "2", "--ema", "0.9")
-    assert "Ensemble member 1/2 (seed 0)" in out
-    assert "Ensemble member 2/2 (seed 1)" in out
-    assert "Transformer (ensemble of 2)" in out
-    figures = results(tmp_path)
-    members = figures["members"]
-    assert [member["seed"] for member in members] == [0, 1]
-    assert figures["train_steps"] == sum(member["train_steps"] for member in members) > 0
-    for member in members:
-        assert 0.0 <= member["test_accuracy"] <= 1.0
-    assert_files(tmp_path, "saved_model", "history_member_0.png", "history_member_1.png")
-    # Backups and the finished members' weights are removed once all are trained.
-    leftovers = [p.name for p in tmp_path.iterdir() if "backup" in p.name or p.name == "ensemble"]
-    assert leftovers == []
-
-
-def test_interrupted_ensemble_keeps_its_finished_members(tmp_path):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
-    command = [sys.executable, str(EXAMPLES / "text_classification.py"), "--smoke"]
-    command += ["--ensemble", "2", "--output-dir", str(tmp_path)]
-    # Killed as the second member starts: the first one's weights are on disk by then.
-    process = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        for line in process.stdout:
-            if line.startswith("Ensemble member 2/2"):
-                break
-    finally:
-        process.kill()
-        process.wait(timeout=60)
-    finished = tmp_path / "ensemble" / "member_0.weights.h5"
-    assert finished.exists()
-    first = json.loads(finished.with_suffix(".json").read_text())
-
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert f"Member 1 was trained by an interrupted run: loaded {finished}" in result.stdout
-    assert "Ensemble member 1/2" in result.stdout  # announced, then loaded, not trained
-    assert results(tmp_path)["members"][0]["train_steps"] == first["train_steps"]
-    assert not (tmp_path / "ensemble").exists()
-
-
-def test_ensemble_size_must_be_positive(tmp_path):
-    command = [sys.executable, str(EXAMPLES / "text_classification.py"), "--smoke"]
-    command += ["--ensemble", "0", "--output-dir", str(tmp_path)]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2
-    assert "argument --ensemble: must be at least 1. Received: 0" in result.stderr
-
-
 def test_translation_anneals_the_learning_rate_over_the_budget(tmp_path):
     out = run_smoke("translation", tmp_path, "--anneal", "linear", "--max-train-seconds", "300")
     assert "Learning rate: 0.001 annealed (linear) to 0 over 300 s" in out
@@ -250,26 +203,6 @@ def test_vision_transformer_with_float16_and_loss_scaling(tmp_path):
     assert 0.0 <= results(tmp_path)["test_accuracy"] <= 1.0
 
 
-def test_unseen_sentence_validation_keeps_its_phrases_out_of_training(monkeypatch):
-    monkeypatch.syspath_prepend(str(EXAMPLES))
-    module = importlib.import_module("text_classification")
-    sentences = [f"s{i} w{i} x{i} y{i} z{i}" for i in range(10)]  # 5 tokens each
-    phrases = [f"w{i} x{i}" for i in range(10)] + [f"x{i} y{i} z{i}" for i in range(10)]
-    other = ["w1 z1", "s2 x2"]  # words of a sentence, not a contiguous span of it
-    texts = sentences + phrases + other
-    labels = list(range(len(texts)))
-    train, val, y_train, y_val = module.split_unseen_sentences(texts, labels, 0.3, 5, seed=0)
-    assert len(val) == 3 and set(val) <= set(sentences)
-    assert [texts[i] for i in y_val] == val and [texts[i] for i in y_train] == train
-    for sentence in val:
-        i = sentence.split()[0][1:]
-        assert f"w{i} x{i}" not in train and f"x{i} y{i} z{i}" not in train
-    assert set(other) <= set(train)
-    assert len(train) == len(texts) - 3 - 6
-    with pytest.raises(ValueError, match="--sentence-tokens"):
-        module.split_unseen_sentences(texts, labels, 0.3, 6, seed=0)
-
-
 def test_text_classification_reads_a_csv_file(tmp_path):
     rows = ["text,label"] + [
         f"{'great lovely' if i % 2 else 'awful dull'} film number {i},{'pos' if i % 2 else 'neg'}"
@@ -281,55 +214,6 @@ def test_text_classification_reads_a_csv_file(tmp_path):
     assert "Data: " in out and "reviews.csv" in out
     assert "classes ['neg', 'pos']" in out
     assert_files(tmp_path / "run", "results.json", "saved_model")
-
-
-def _reviews(path, count, labels=("neg", "pos"), separator=","):
-    """Writes a CSV (or TSV) file of `count` reviews; returns its path as a string."""
-    rows = [f"text{separator}label"] + [
-        f"{'great lovely' if i % 2 else 'awful dull'} film number {i}{separator}{labels[i % 2]}"
-        for i in range(count)
-    ]
-    path.write_text("\n".join(rows) + "\n")
-    return str(path)
-
-
-def test_text_classification_validates_on_a_file(tmp_path):
-    data = _reviews(tmp_path / "reviews.csv", 60)
-    validation = _reviews(tmp_path / "held_out.tsv", 7, separator="\t")
-    out = run_smoke(
-        "text_classification", tmp_path / "run", "--data", data, "--validation-data", validation
-    )
-    assert f"Validation: {validation}, 7 examples" in out
-    # All 48 training rows (60 less the 20% test split) train; none is held out to validate.
-    assert "48 train, 7 validation, 12 test examples" in out
-    figures = results(tmp_path / "run")
-    assert figures["num_train"] == 48
-    assert round(figures["best_validation_accuracy"] * 7, 6) in range(8)  # k of the 7 rows
-
-
-def test_text_classification_rejects_unknown_validation_labels(tmp_path):
-    data = _reviews(tmp_path / "reviews.csv", 60)
-    validation = _reviews(tmp_path / "held_out.csv", 6, labels=("neg", "neutral"))
-    command = [sys.executable, str(EXAMPLES / "text_classification.py"), "--smoke"]
-    command += ["--data", data, "--validation-data", validation, "--output-dir", str(tmp_path)]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0
-    assert f"--validation-data {validation}:" in result.stderr
-    assert "neutral" in result.stderr
-
-
-@pytest.mark.parametrize(
-    "options", [["--validation-size", "0.2"], ["--validation-from", "unseen-sentences"]]
-)
-def test_validation_data_replaces_the_validation_split(monkeypatch, capsys, options):
-    monkeypatch.syspath_prepend(str(EXAMPLES))
-    module = importlib.import_module("text_classification")
-    with pytest.raises(SystemExit) as exit_info:
-        module.parse_args(["--validation-data", "held_out.csv", *options])
-    assert exit_info.value.code == 2
-    assert "--validation-data replaces the validation split" in capsys.readouterr().err
-    assert module.parse_args([]).validation_size == 0.1
 
 
 def test_text_classification_reports_texts_longer_than_the_sequence_length(tmp_path):

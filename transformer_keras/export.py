@@ -1,13 +1,27 @@
 """Saving for serving (TensorFlow SavedModel) and for resuming training (Keras `.keras`).
 
 `export_saved_model` writes a SavedModel whose `serving_default` signature runs the whole
-model: token ids in, logits and probabilities out for the models of
-`transformer_keras.models`; raw strings in, probabilities, label ids and label names out for
-an end-to-end classifier (`transformer_keras.text.build_end_to_end_classifier`); strings in,
-translated strings out for a `transformer_keras.text.Translator`, whose decoding loop is part of
-the graph. The result serves from TensorFlow Serving, `saved_model_cli run`,
-`tf.saved_model.load` or `keras.layers.TFSMLayer(path, call_endpoint="serving_default")`,
-with no Python code of this package.
+model, for two kinds of objects:
+
+- a `keras.Model`: token ids in, logits and probabilities out for the models of
+  `transformer_keras.models`; raw strings in, probabilities, label ids and label names out for
+  an end-to-end classifier (`transformer_keras.text.build_end_to_end_classifier`);
+- anything that offers serving signatures (the protocol below), such as
+  `transformer_keras.text.Translator` (strings in, translated strings out, the decoding loop
+  inside the graph) and `transformer_keras.pretrained.generation.TextGenerator`.
+
+The serving protocol: an object with
+
+- `model`: the `keras.Model` whose variables the endpoints use (they are saved with them);
+- `serving_signatures()`: a dict `{name: (function, [tf.TensorSpec, ...])}` of endpoints,
+  `"serving_default"` among them; each function takes the tensors of its specs and returns a
+  flat dict of tensors;
+- optionally `serving_resources()`: Keras layers whose lookup tables the endpoints read (a
+  `TextVectorization`), saved with the model's variables.
+
+The result serves from TensorFlow Serving, `saved_model_cli run`, `tf.saved_model.load` or
+`keras.layers.TFSMLayer(path, call_endpoint="serving_default")`, with no Python code of this
+package.
 
 `save_keras`/`load_keras` write and read the Keras archive, which keeps the optimizer state:
 training resumes exactly where it stopped.
@@ -78,11 +92,33 @@ def _model_endpoint(model):
     return serve, [specs]
 
 
-def _translator_endpoint(translator):
-    def serve(texts):
-        return translator.translate_graph(texts)
+def text_signatures(function):
+    """The serving signatures of a function of strings, for a `serving_signatures()` method:
+    `{"serving_default": (function, [tf.TensorSpec((None,), tf.string, name="texts")])}`."""
+    return {SERVING_ENDPOINT: (function, [tf.TensorSpec((None,), tf.string, name="texts")])}
 
-    return serve, [tf.TensorSpec((None,), tf.string, name="texts")]
+
+def offers_serving_signatures(value):
+    """Whether `value` follows the serving protocol (see the module docstring)."""
+    return callable(getattr(value, "serving_signatures", None)) and isinstance(
+        getattr(value, "model", None), keras.Model
+    )
+
+
+def _protocol_endpoints(servable):
+    """`({name: (function, input_signature)}, lookup layers)` of a servable object."""
+    signatures = servable.serving_signatures()
+    if not isinstance(signatures, dict) or SERVING_ENDPOINT not in signatures:
+        raise ValueError(
+            "`serving_signatures()` must return a dict of endpoints with a "
+            f"{SERVING_ENDPOINT!r} entry. Received: {signatures!r}"
+        )
+    endpoints = {name: _extra_endpoint(name, value) for name, value in signatures.items()}
+    resources = getattr(servable, "serving_resources", None)
+    lookups = _lookup_layers(servable.model)
+    for layer in resources() if callable(resources) else []:
+        lookups += _lookup_layers(layer)
+    return endpoints, lookups
 
 
 def _tf_variables(variables):
@@ -157,15 +193,18 @@ def export_saved_model(model, path, signatures=None, overwrite=True, verbose=Fal
       sequence length; outputs `logits` and `probabilities` (softmax over the last axis);
     - a model with dict outputs, such as `transformer_keras.text.build_end_to_end_classifier`
       (a string tensor `texts` `(batch,)` in): its outputs, `probabilities`, `label_id`, `label`;
-    - a `transformer_keras.text.Translator`: `texts` `(batch,)` strings in, `translation`
-      strings and the generated `token_ids` out; the decoding loop runs inside the graph.
+    - an object that offers serving signatures (see the module docstring), such as a
+      `transformer_keras.text.Translator`: its endpoints (for the translator `texts`
+      `(batch,)` strings in, `translation` strings and the generated `token_ids` out; the
+      decoding loop runs inside the graph).
 
     The endpoint is also an attribute of the reloaded object, so
     `keras.layers.TFSMLayer(path, call_endpoint="serving_default")` calls it with the model's
     input structure (a dict for the sequence-to-sequence model).
 
     Args:
-        model: a built `keras.Model` or a `transformer_keras.text.Translator`.
+        model: a built `keras.Model`, or an object that offers serving signatures (a
+            `transformer_keras.text.Translator`).
         path: str or path-like, the SavedModel directory.
         signatures: optional dict of more endpoints, `{name: fn}` with `fn` a traced
             `tf.function`, or `{name: (fn, input_signature)}` with a list of `tf.TensorSpec`;
@@ -188,8 +227,6 @@ def export_saved_model(model, path, signatures=None, overwrite=True, verbose=Fal
     >>> sorted(serve(token_ids=np.array([[5, 6, 0, 0, 0, 0]], "int32")))
     ['logits', 'probabilities']
     """
-    from transformer_keras.text import Translator
-
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
             "export_saved_model needs the TensorFlow backend (KERAS_BACKEND=tensorflow): a "
@@ -205,18 +242,17 @@ def export_saved_model(model, path, signatures=None, overwrite=True, verbose=Fal
             f"`signatures` must be None or a dict of endpoints. Received: signatures={signatures!r}"
         )
     _check_export_path(path, overwrite)
-    if isinstance(model, Translator):
-        variables_of, endpoint = model.model, _translator_endpoint(model)
-        lookups = _lookup_layers(model.source_vectorizer)
+    if offers_serving_signatures(model):
+        variables_of = model.model
+        endpoints, lookups = _protocol_endpoints(model)
     elif isinstance(model, keras.Model):
-        variables_of, endpoint = model, _model_endpoint(model)
+        variables_of, endpoints = model, {SERVING_ENDPOINT: _model_endpoint(model)}
         lookups = _lookup_layers(model)
     else:
         raise ValueError(
-            "`model` must be a keras.Model or a transformer_keras.text.Translator. "
-            f"Received: model={model!r}"
+            "`model` must be a keras.Model or an object with `serving_signatures()` and "
+            f"`model` (such as a transformer_keras.text.Translator). Received: model={model!r}"
         )
-    endpoints = {SERVING_ENDPOINT: endpoint}
     for name, value in (signatures or {}).items():
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(
@@ -446,7 +482,7 @@ def load_keras(path, compile=True, custom_objects=None):
         raise FileNotFoundError(f"No Keras archive at {path!r}: the path does not exist.")
     # Register this package's serializable classes before deserializing.
     import transformer_keras.layers  # noqa: F401
-    import transformer_keras.text  # noqa: F401
+    import transformer_keras.models  # noqa: F401
     import transformer_keras.training  # noqa: F401
 
     if not zipfile.is_zipfile(path):

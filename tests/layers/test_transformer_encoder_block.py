@@ -310,7 +310,7 @@ def _rows_seen_by_feed_forward(block, monkeypatch):
 def test_padded_rows_skip_the_work_after_attention(ref, monkeypatch, norm_first):
     """TensorFlow outside XLA: only the real tokens' rows reach the feed-forward network;
     padded positions come out as zeros on every path."""
-    from transformer_keras.layers import _block as block_module
+    from transformer_keras.layers import fast as block_module
 
     block = _block(ref, norm_first=norm_first)
     rows = _rows_seen_by_feed_forward(block, monkeypatch)
@@ -340,7 +340,7 @@ def test_gathered_feed_forward_trains_like_the_static_one(ref, monkeypatch):
     """Gradients through the gathered rows equal those of the full-width computation."""
     import tensorflow as tf
 
-    from transformer_keras.layers import _block as block_module
+    from transformer_keras.layers import fast as block_module
 
     block = _block(ref)
 

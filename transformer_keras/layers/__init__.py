@@ -1,7 +1,14 @@
-"""Keras layers of the Transformer: embeddings, attention, feed-forward, blocks."""
+"""Keras layers of the Transformer: embeddings, attention, feed-forward, blocks.
 
+Every layer computes the paper's formulas with `keras.ops`; the speed paths of TensorFlow's
+CPU kernels are apart, in `transformer_keras.layers.fast`, behind one switch.
+"""
+
+from transformer_keras.layers.add_keeping_mask import AddKeepingMask
+from transformer_keras.layers.class_name_lookup import ClassNameLookup
 from transformer_keras.layers.class_token import ClassToken
 from transformer_keras.layers.feed_forward import FeedForward
+from transformer_keras.layers.log_mean_probability import LogMeanProbability
 from transformer_keras.layers.masked_global_pooling import MaskedGlobalPooling
 from transformer_keras.layers.multi_head_attention import MultiHeadAttention
 from transformer_keras.layers.patch_embedding import PatchEmbedding
@@ -13,8 +20,11 @@ from transformer_keras.layers.transformer_decoder_block import TransformerDecode
 from transformer_keras.layers.transformer_encoder_block import TransformerEncoderBlock
 
 __all__ = [
+    "AddKeepingMask",
+    "ClassNameLookup",
     "ClassToken",
     "FeedForward",
+    "LogMeanProbability",
     "MaskedGlobalPooling",
     "MultiHeadAttention",
     "PatchEmbedding",

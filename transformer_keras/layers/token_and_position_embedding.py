@@ -1,15 +1,38 @@
-"""Token embedding plus positions, the input layer of the Transformer (section 3.4)."""
+"""Token embedding plus positions, the input layer of the Transformer (section 3.4).
+
+The options of pretrained checkpoints (`transformer_keras.pretrained`) extend the paper's sum:
+
+    x = LayerNorm(Embedding(tokens) * scale + PE(positions + offset) + Segment(segments))
+
+with a segment (token type) table (BERT), a LayerNorm of the sum (BERT, RoBERTa, BART),
+positions shifted by a number of table rows (BART, RoBERTa), the sinusoids' sines and cosines
+in two halves (Marian), and a constant bias of the tied output projection (BART and Marian's
+`final_logits_bias`). A token table may be shared by several layers (`token_embedding=`: the
+encoder and decoder embeddings of BART and Marian share one); a tie is the model's, which
+makes it: the layer's config does not record it, and a layer made from the config has a table
+of its own.
+
+The paper multiplies the token embedding by sqrt(d_model) (section 3.4) so that it is not
+drowned by the unit-amplitude sinusoids; the default initializer draws embeddings with standard
+deviation d^-0.5, so the scaled embeddings have unit scale too.
+"""
 
 import math
 
 import keras
 from keras import ops
 
-from transformer_keras.layers._utils import check_positive_int, clone_initializer
+from transformer_keras import _validation as check
+from transformer_keras.layers._utils import clone_initializer
 from transformer_keras.layers.position_embedding import PositionEmbedding
 from transformer_keras.layers.sinusoidal_positional_encoding import SinusoidalPositionalEncoding
 
 POSITIONAL_CHOICES = ("sinusoidal", "learned")
+_CONFIG = (  # the constructor arguments of `get_config` but the initializer
+    "vocabulary_size sequence_length embedding_dim mask_zero positional scale_embeddings "
+    "max_wavelength sinusoidal_layout position_offset segment_vocabulary_size normalize "
+    "layer_norm_epsilon logits_bias"
+).split()
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
@@ -18,72 +41,35 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
 
         x = Embedding(tokens) * sqrt(d) + PE(positions)
 
-    The paper multiplies the token embedding by sqrt(d_model) (section 3.4) so that it is not
-    drowned by the unit-amplitude sinusoids; the default initializer draws embeddings with
-    standard deviation d^-0.5, so the scaled embeddings have unit scale too.
-
-    The options of pretrained checkpoints (`transformer_keras.pretrained`) extend the sum:
-
-        x = LayerNorm(Embedding(tokens) * scale + PE(positions + offset) + Segment(segments))
-
-    with a segment (token type) table (BERT), a LayerNorm of the sum (BERT, RoBERTa, BART),
-    positions shifted by a number of table rows (BART, RoBERTa), and the sinusoids' sines and
-    cosines in two halves (Marian).
-
-    Masking: with `mask_zero=True` the id 0 is padding, and the layer emits the mask
-    `tokens != 0`, which Keras passes to the next layers (attention ignores padded keys, pooling
-    ignores padded positions).
+    With `mask_zero=True` the id 0 is padding and the layer emits the mask `tokens != 0`.
 
     Args:
-        vocabulary_size: int. Number of token ids.
-        sequence_length: int. Longest sequence; the table size of learned positions, and the
-            length the input is checked against.
-        embedding_dim: int. Model width `d_model`.
-        mask_zero: bool. Whether id 0 is padding and produces a mask. Defaults to `False`.
-        positional: `"sinusoidal"` (the paper's fixed encoding) or `"learned"`.
-            Defaults to `"sinusoidal"`.
+        vocabulary_size, sequence_length, embedding_dim: ints. Token ids, the longest sequence
+            (the learned table's size), the model width `d_model`.
+        mask_zero: bool. Id 0 is padding and produces a mask. Defaults to `False`.
+        positional: `"sinusoidal"` (the paper's) or `"learned"`. Defaults to `"sinusoidal"`.
         scale_embeddings: bool. Multiply token embeddings by sqrt(d). Defaults to `True`.
-        embeddings_initializer: initializer of the token table. Defaults to a normal
-            distribution with standard deviation `embedding_dim ** -0.5`.
-        max_wavelength: int. For sinusoidal positions. Defaults to `10000`.
-        sinusoidal_layout: `"interleaved"` (the paper's) or `"split"` (sines, then cosines,
-            as Marian). Defaults to `"interleaved"`.
-        position_offset: int. Position `p` reads row `p + position_offset` of a learned table
-            (which has `sequence_length + position_offset` rows), or the sinusoid of that
-            position. Defaults to `0`.
-        segment_vocabulary_size: int or None. Adds a table of segment (token type)
-            embeddings, indexed by the call's `segment_ids`. Defaults to `None`.
-        normalize: bool. A LayerNorm of the sum. Defaults to `False`.
-        layer_norm_epsilon: float. Epsilon of that LayerNorm. Defaults to `1e-5`.
-        logits_bias: bool. With `reverse=True`, add a constant (non-trainable) bias to the
-            logits, as the `final_logits_bias` of BART and Marian. Defaults to `False`.
-        token_embedding: a `keras.layers.Embedding` of shape `(vocabulary_size,
-            embedding_dim)` to use as the token table, shared with other layers (the encoder
-            and decoder embeddings of BART and Marian share one). A tie is the model's: the
-            layer's config does not record it, and a layer made from the config has a table
-            of its own. Defaults to `None` (a table of the layer's own).
-        **kwargs: other keyword arguments of `keras.layers.Layer`.
+        embeddings_initializer: the token table's. Defaults to normal, stddev `d ** -0.5`.
+        max_wavelength: int. Of the sinusoids. Defaults to `10000`.
+        sinusoidal_layout: `"interleaved"` (the paper's) or `"split"` (Marian's).
+        position_offset: int. Position `p` reads row `p + position_offset`. Defaults to `0`.
+        segment_vocabulary_size: int or None. A segment table, for `segment_ids`.
+        normalize: bool. A LayerNorm of the sum (epsilon `layer_norm_epsilon`, `1e-5`).
+        logits_bias: bool. A constant bias of the tied projection. Defaults to `False`.
+        token_embedding: a `keras.layers.Embedding` to share as the token table.
 
-    Call arguments:
-        inputs: integer tensor `(batch, length)`.
-        start_index: int or scalar tensor, the position of the first token (for cached
-            decoding). Defaults to `0`.
-        reverse: bool. When True, `inputs` are hidden states `(batch, length, embedding_dim)`
-            and the layer returns logits over the vocabulary, `inputs @ E^T` (plus the logits
-            bias), sharing the token table with the output projection as in the paper.
-            Defaults to `False`.
-        segment_ids: integer tensor `(batch, length)`; needs `segment_vocabulary_size`.
-            Defaults to segment 0 everywhere.
-        positions: integer tensor `(batch, length)` of explicit positions instead of
-            `start_index, start_index + 1, ...` (RoBERTa counts real tokens only).
+    Call arguments: `inputs` int `(batch, length)`; `start_index` (the first token's position,
+    for cached decoding); `reverse=True`: `inputs` are hidden states `(batch, length, d)` and
+    the output the logits `inputs @ E^T` (+ bias), the output projection tied to the token
+    table (section 3.4); `segment_ids` `(batch, length)` (segment 0 by default);
+    `positions` `(batch, length)` explicit positions (RoBERTa counts real tokens only).
 
     Example:
 
     >>> import numpy as np
     >>> from transformer_keras.layers import TokenAndPositionEmbedding
     >>> layer = TokenAndPositionEmbedding(1000, 64, 32, mask_zero=True)
-    >>> x = layer(np.array([[5, 7, 0, 0]]))
-    >>> tuple(x.shape)
+    >>> tuple(layer(np.array([[5, 7, 0, 0]])).shape)
     (1, 4, 32)
     """
 
@@ -107,91 +93,34 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_positive_int("vocabulary_size", vocabulary_size)
-        check_positive_int("sequence_length", sequence_length)
-        check_positive_int("embedding_dim", embedding_dim)
-        check_positive_int("segment_vocabulary_size", segment_vocabulary_size, allow_none=True)
-        if positional not in POSITIONAL_CHOICES:
-            raise ValueError(
-                f"`positional` must be one of {POSITIONAL_CHOICES}. "
-                f"Received: positional={positional!r}"
-            )
-        if isinstance(position_offset, bool) or not isinstance(position_offset, int):
-            raise ValueError(
-                f"`position_offset` must be a non-negative int. Received: {position_offset=!r}"
-            )
-        if position_offset < 0:
-            raise ValueError(
-                f"`position_offset` must be a non-negative int. Received: {position_offset=!r}"
-            )
-        self.vocabulary_size = vocabulary_size
-        self.sequence_length = sequence_length
-        self.embedding_dim = embedding_dim
-        self.mask_zero = mask_zero
-        self.positional = positional
-        self.scale_embeddings = scale_embeddings
+        self.vocabulary_size = check.positive_int("vocabulary_size", vocabulary_size)
+        self.sequence_length = check.positive_int("sequence_length", sequence_length)
+        self.embedding_dim = check.positive_int("embedding_dim", embedding_dim)
+        self.segment_vocabulary_size = check.positive_int(
+            "segment_vocabulary_size", segment_vocabulary_size, allow_none=True
+        )
+        self.positional = check.choice("positional", positional, POSITIONAL_CHOICES)
+        self.position_offset = check.non_negative_int("position_offset", position_offset)
+        self.mask_zero, self.scale_embeddings = mask_zero, scale_embeddings
         if embeddings_initializer is None:
             embeddings_initializer = keras.initializers.RandomNormal(stddev=embedding_dim**-0.5)
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
-        self.max_wavelength = max_wavelength
-        self.sinusoidal_layout = sinusoidal_layout
-        self.position_offset = position_offset
-        self.segment_vocabulary_size = segment_vocabulary_size
-        self.normalize = normalize
-        self.layer_norm_epsilon = layer_norm_epsilon
+        self.max_wavelength, self.sinusoidal_layout = max_wavelength, sinusoidal_layout
+        self.normalize, self.layer_norm_epsilon = normalize, layer_norm_epsilon
         self.logits_bias = logits_bias
         self.supports_masking = True
-
-        if token_embedding is None:
-            token_embedding = keras.layers.Embedding(
-                vocabulary_size,
-                embedding_dim,
-                embeddings_initializer=self.embeddings_initializer,
-                dtype=self.dtype_policy,
-                name="token_embedding",
-            )
-        elif not isinstance(token_embedding, keras.layers.Embedding) or (
-            token_embedding.input_dim,
-            token_embedding.output_dim,
-        ) != (vocabulary_size, embedding_dim):
-            raise ValueError(
-                "`token_embedding` must be a keras.layers.Embedding of shape "
-                f"({vocabulary_size}, {embedding_dim}). Received: token_embedding="
-                f"{token_embedding!r}"
-            )
-        self.token_embedding = token_embedding
-        if positional == "sinusoidal":
-            self.position_embedding = SinusoidalPositionalEncoding(
-                max_wavelength=max_wavelength,
-                layout=sinusoidal_layout,
-                dtype=self.dtype_policy,
-                name="position_embedding",
-            )
-        else:
-            self.position_embedding = PositionEmbedding(
-                sequence_length + position_offset,
-                dtype=self.dtype_policy,
-                name="position_embedding",
-            )
+        self.token_embedding = _token_table(self, token_embedding)
+        self.position_embedding = _position_table(self)
         if segment_vocabulary_size is not None:
-            self.segment_embedding = keras.layers.Embedding(
-                segment_vocabulary_size,
-                embedding_dim,
-                embeddings_initializer=clone_initializer(self.embeddings_initializer),
-                dtype=self.dtype_policy,
-                name="segment_embedding",
-            )
+            initializer = clone_initializer(self.embeddings_initializer)
+            self.segment_embedding = _table(self, segment_vocabulary_size, initializer, "segment")
         if normalize:
             self.embedding_norm = keras.layers.LayerNormalization(
                 epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="embedding_norm"
             )
 
     def build(self, inputs_shape):
-        if len(inputs_shape) != 2:
-            raise ValueError(
-                "`inputs` must be token ids of shape (batch, length). "
-                f"Received: inputs.shape={tuple(inputs_shape)}"
-            )
+        _check_ids_shape(inputs_shape)
         if not self.token_embedding.built:  # a shared table may be built already
             self.token_embedding.build(inputs_shape)
         embedded_shape = tuple(inputs_shape) + (self.embedding_dim,)
@@ -201,23 +130,17 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         if self.normalize:
             self.embedding_norm.build(embedded_shape)
         if self.logits_bias:
+            shape = (self.vocabulary_size,)
             self.bias = self.add_weight(
-                name="logits_bias",
-                shape=(self.vocabulary_size,),
-                initializer="zeros",
-                trainable=False,
+                name="logits_bias", shape=shape, initializer="zeros", trainable=False
             )
-        self.built = True
 
     def call(self, inputs, start_index=0, reverse=False, segment_ids=None, positions=None):
-        if reverse:
-            # Output projection tied to the token table (section 3.4): logits = x E^T (+ b).
+        if reverse:  # the output projection tied to the token table: logits = x E^T (+ b)
             embeddings = ops.cast(self.token_embedding.embeddings, inputs.dtype)
             logits = ops.matmul(inputs, ops.transpose(embeddings))  # (B, T, vocabulary_size)
-            if self.logits_bias:
-                logits = logits + ops.cast(self.bias, logits.dtype)
-            return logits
-        self._check_length(inputs.shape[-1])
+            return logits + ops.cast(self.bias, logits.dtype) if self.logits_bias else logits
+        _check_length(self, inputs.shape[-1])
         x = self.token_embedding(inputs)  # (B, T, d)
         if self.scale_embeddings:
             x = x * ops.cast(math.sqrt(self.embedding_dim), x.dtype)
@@ -227,25 +150,11 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             positions = ops.cast(positions, "int32") + self.position_offset
         x = x + self.position_embedding(x, start_index=start_index, positions=positions)
         if segment_ids is not None:
-            if self.segment_vocabulary_size is None:
-                raise ValueError(
-                    "`segment_ids` were given but the layer has no segment table: build it "
-                    "with `segment_vocabulary_size`."
-                )
+            _check_segments(self)
             x = x + self.segment_embedding(segment_ids)
-        elif self.segment_vocabulary_size is not None:
-            # Segment 0 everywhere, as a reference implementation given no token types.
+        elif self.segment_vocabulary_size is not None:  # segment 0, as without token types
             x = x + ops.cast(self.segment_embedding.embeddings[0], x.dtype)
-        if self.normalize:
-            x = self.embedding_norm(x)
-        return x
-
-    def _check_length(self, length):
-        # Unknown lengths (None, or a symbolic dimension under JAX) are not checked.
-        if isinstance(length, int) and length > self.sequence_length:
-            raise ValueError(
-                f"The input has {length} tokens but `sequence_length` is {self.sequence_length}."
-            )
+        return self.embedding_norm(x) if self.normalize else x
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero or "float" in str(inputs.dtype):  # `reverse=True` keeps masks
@@ -255,19 +164,12 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     def compute_output_shape(self, inputs_shape):
         return tuple(inputs_shape) + (self.embedding_dim,)
 
-    def compute_output_spec(
-        self, inputs, start_index=0, reverse=False, segment_ids=None, positions=None
-    ):
-        if not reverse:
-            # Not traced: under JAX an unknown length is a symbolic dimension, and a learned
-            # table cannot be sliced to it.
-            self._check_length(inputs.shape[-1])
-            shape = self.compute_output_shape(inputs.shape)
-            return keras.KerasTensor(shape, dtype=self.compute_dtype)
-        # Trace `call`: the tied output projection keeps the dtype of its inputs.
-        return super(keras.layers.Layer, self).compute_output_spec(
-            inputs, start_index=start_index, reverse=reverse
-        )
+    def compute_output_spec(self, inputs, start_index=0, reverse=False, **kwargs):
+        if reverse:  # trace `call`: the tied projection keeps the dtype of its inputs
+            return super(keras.layers.Layer, self).compute_output_spec(inputs, reverse=True)
+        # Not traced: under JAX an unknown length is a symbolic dimension.
+        _check_length(self, inputs.shape[-1])
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), self.compute_dtype)
 
     @property
     def embeddings(self):
@@ -275,23 +177,75 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         return self.token_embedding.embeddings
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "sequence_length": self.sequence_length,
-                "embedding_dim": self.embedding_dim,
-                "mask_zero": self.mask_zero,
-                "positional": self.positional,
-                "scale_embeddings": self.scale_embeddings,
-                "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
-                "max_wavelength": self.max_wavelength,
-                "sinusoidal_layout": self.sinusoidal_layout,
-                "position_offset": self.position_offset,
-                "segment_vocabulary_size": self.segment_vocabulary_size,
-                "normalize": self.normalize,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "logits_bias": self.logits_bias,
-            }
+        return {
+            **super().get_config(),
+            **{name: getattr(self, name) for name in _CONFIG},
+            "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
+        }
+
+
+def _table(layer, rows, initializer, name):
+    """An embedding table of `rows` rows of the layer's width, named `{name}_embedding`."""
+    return keras.layers.Embedding(
+        rows,
+        layer.embedding_dim,
+        embeddings_initializer=initializer,
+        dtype=layer.dtype_policy,
+        name=f"{name}_embedding",
+    )
+
+
+def _token_table(layer, token_embedding):
+    """The token table: `token_embedding` (shared, checked) or a new one."""
+    if token_embedding is None:
+        return _table(layer, layer.vocabulary_size, layer.embeddings_initializer, "token")
+    shape = (layer.vocabulary_size, layer.embedding_dim)
+    if not isinstance(token_embedding, keras.layers.Embedding) or shape != (
+        token_embedding.input_dim,
+        token_embedding.output_dim,
+    ):
+        raise ValueError(
+            f"`token_embedding` must be a keras.layers.Embedding of shape {shape}. "
+            f"Received: token_embedding={token_embedding!r}"
         )
-        return config
+    return token_embedding
+
+
+def _position_table(layer):
+    """The paper's sinusoids or a learned table, with rows for the offset positions."""
+    if layer.positional == "sinusoidal":
+        return SinusoidalPositionalEncoding(
+            layer.max_wavelength,
+            layer.sinusoidal_layout,
+            dtype=layer.dtype_policy,
+            name="position_embedding",
+        )
+    return PositionEmbedding(
+        layer.sequence_length + layer.position_offset,
+        dtype=layer.dtype_policy,
+        name="position_embedding",
+    )
+
+
+def _check_length(layer, length):
+    # Unknown lengths (None, or a symbolic dimension under JAX) are not checked.
+    if isinstance(length, int) and length > layer.sequence_length:
+        raise ValueError(
+            f"The input has {length} tokens but `sequence_length` is {layer.sequence_length}."
+        )
+
+
+def _check_ids_shape(shape):
+    if len(shape) != 2:
+        raise ValueError(
+            "`inputs` must be token ids of shape (batch, length). "
+            f"Received: inputs.shape={tuple(shape)}"
+        )
+
+
+def _check_segments(layer):
+    if layer.segment_vocabulary_size is None:
+        raise ValueError(
+            "`segment_ids` were given but the layer has no segment table: build it "
+            "with `segment_vocabulary_size`."
+        )

@@ -1,10 +1,13 @@
 """One decoder layer of the Transformer (section 3.1), with caches for incremental decoding."""
 
+import functools
+
 import keras
 
+from transformer_keras import _validation as check
+from transformer_keras.layers import fast
 from transformer_keras.layers._block import TransformerBlockBase
 from transformer_keras.layers._utils import (
-    check_rank,
     get_implicit_mask,
     hidden_implicit_masks,
     merge_padding_and_attention_mask,
@@ -91,10 +94,7 @@ class TransformerDecoderBlock(TransformerBlockBase):
             self.cross_attention_norm = self._build_norm("cross_attention_norm", shape)
             self.cross_attention_dropout = self._build_dropout("cross_attention_dropout")
         # Feed-forward block.
-        self.feed_forward = self._build_feed_forward(shape)
-        self.feed_forward_norm = self._build_norm("feed_forward_norm", shape)
-        self.feed_forward_dropout = self._build_dropout("feed_forward_dropout")
-        self.built = True
+        self._build_feed_forward(shape)
 
     def init_cache(self, batch_size, max_length, dtype=None):
         """An empty self-attention cache `(batch, 2, max_length, kv_heads, head_dim)`."""
@@ -102,15 +102,8 @@ class TransformerDecoderBlock(TransformerBlockBase):
 
     def compute_cross_attention_cache(self, encoder_sequence):
         """Cross-attention keys/values of `encoder_sequence`, computed once per source."""
-        self._require_cross_attention()
+        self._check_cross_attention(True)
         return self.cross_attention.compute_key_value(encoder_sequence)
-
-    def _require_cross_attention(self):
-        if not self.has_cross_attention:
-            raise ValueError(
-                "This decoder block was built without an encoder sequence, so it has no "
-                "cross-attention. Call it with `encoder_sequence` the first time to build one."
-            )
 
     def call(
         self,
@@ -126,141 +119,103 @@ class TransformerDecoderBlock(TransformerBlockBase):
         return_attention_scores=False,
         training=None,
     ):
-        check_rank("decoder_sequence", decoder_sequence, 3)
+        check.rank("decoder_sequence", decoder_sequence, 3)
         use_cross = encoder_sequence is not None or cross_attention_cache is not None
-        if use_cross:
-            self._require_cross_attention()
-        elif self.has_cross_attention:
-            raise ValueError(
-                "This decoder block has cross-attention: pass `encoder_sequence` "
-                "(or `cross_attention_cache`)."
-            )
-        if self_attention_cache is not None and cache_index is None:
+        self._check_cross_attention(use_cross)
+        cached = self_attention_cache is not None
+        if cached and cache_index is None:
             raise ValueError("`cache_index` is required when `self_attention_cache` is given.")
-        if self_attention_cache is not None and decoder_padding_mask is not None:
+        if cached and decoder_padding_mask is not None:
             raise ValueError(
                 "`decoder_padding_mask` cannot be combined with `self_attention_cache`; pass "
                 "`decoder_attention_mask` of shape (batch, T, max_length) instead."
             )
-
-        if self_attention_cache is None and decoder_padding_mask is None:
+        if not cached and decoder_padding_mask is None:
             decoder_padding_mask = get_implicit_mask(decoder_sequence)
         if encoder_padding_mask is None and encoder_sequence is not None:
             encoder_padding_mask = get_implicit_mask(encoder_sequence)
-        # The masks were read above; hide them from the sublayers and give them back afterwards
+        scores = {}
+        # The masks were read above; hidden from the sublayers, they are given back afterwards
         # (an encoder output feeds every decoder block of a stack).
         with hidden_implicit_masks(decoder_sequence, encoder_sequence):
-            return self._call(
-                decoder_sequence,
-                encoder_sequence,
-                decoder_padding_mask=decoder_padding_mask,
-                encoder_padding_mask=encoder_padding_mask,
-                decoder_attention_mask=decoder_attention_mask,
-                encoder_attention_mask=encoder_attention_mask,
-                self_attention_cache=self_attention_cache,
-                cache_index=cache_index,
-                cross_attention_cache=cross_attention_cache,
-                return_attention_scores=return_attention_scores,
-                use_cross=use_cross,
-                training=training,
-            )
-
-    def _call(
-        self,
-        decoder_sequence,
-        encoder_sequence,
-        decoder_padding_mask,
-        encoder_padding_mask,
-        decoder_attention_mask,
-        encoder_attention_mask,
-        self_attention_cache,
-        cache_index,
-        cross_attention_cache,
-        return_attention_scores,
-        use_cross,
-        training,
-    ):
-        key_length = None if self_attention_cache is not None else decoder_sequence.shape[1]
-        self_mask = merge_padding_and_attention_mask(
-            key_length,
-            padding_mask=decoder_padding_mask,
-            attention_mask=decoder_attention_mask,
-            padding_mask_name="decoder_padding_mask",
-            attention_mask_name="decoder_attention_mask",
-        )
-        scores = {}
-
-        def self_attention(x):
-            outputs = self.self_attention(
-                x,
-                x,
-                attention_mask=self_mask,
+            # Causal self-attention sublayer (with the cache: the new tokens' keys and values
+            # are written at cache_index, and the queries attend to the cache).
+            x = decoder_sequence
+            y = self.self_attention_norm(x) if self.norm_first else x
+            y = self.self_attention(
+                y,
+                y,
+                attention_mask=merge_padding_and_attention_mask(
+                    None if cached else x.shape[1],
+                    decoder_padding_mask,
+                    decoder_attention_mask,
+                    "decoder_padding_mask",
+                    "decoder_attention_mask",
+                ),
                 use_causal_mask=True,
                 return_attention_scores=return_attention_scores,
                 cache=self_attention_cache,
                 cache_index=cache_index,
                 training=training,
             )
-            if not isinstance(outputs, tuple):
-                return outputs
-            if return_attention_scores:
-                scores["self_attention"] = outputs[1]
-            return (outputs[0],) + ((outputs[-1],) if self_attention_cache is not None else ())
-
-        x, *cache = self._residual(
-            decoder_sequence,
-            self.self_attention_norm,
-            self.self_attention_dropout,
-            self_attention,
-            training,
-        )
-
-        if use_cross:
-            source_length = (
-                encoder_sequence.shape[1]
-                if encoder_sequence is not None
-                else cross_attention_cache.shape[2]
+            y, scores["self_attention"], self_attention_cache = _unpack(
+                y, return_attention_scores, cached
             )
-            cross_mask = merge_padding_and_attention_mask(
-                source_length,
-                padding_mask=encoder_padding_mask,
-                attention_mask=encoder_attention_mask,
-                padding_mask_name="encoder_padding_mask",
-                attention_mask_name="encoder_attention_mask",
+            x = self._add_and_norm(
+                x, y, self.self_attention_dropout, self.self_attention_norm, training
             )
-
-            def cross_attention(y):
-                outputs = self.cross_attention(
+            # Cross-attention sublayer.
+            if use_cross:
+                y = self.cross_attention_norm(x) if self.norm_first else x
+                source_length = (
+                    encoder_sequence.shape[1]
+                    if encoder_sequence is not None
+                    else cross_attention_cache.shape[2]
+                )
+                y = self.cross_attention(
                     y,
                     encoder_sequence,
-                    attention_mask=cross_mask,
+                    attention_mask=merge_padding_and_attention_mask(
+                        source_length,
+                        encoder_padding_mask,
+                        encoder_attention_mask,
+                        "encoder_padding_mask",
+                        "encoder_attention_mask",
+                    ),
                     return_attention_scores=return_attention_scores,
                     key_value=cross_attention_cache,
                     training=training,
                 )
-                if return_attention_scores:
-                    scores["cross_attention"] = outputs[1]
-                    return outputs[0]
-                return outputs
-
-            (x,) = self._residual(
-                x,
-                self.cross_attention_norm,
-                self.cross_attention_dropout,
-                cross_attention,
-                training,
-            )
-
-        x = self._on_real_tokens(
-            lambda y: self._feed_forward_residual(y, training), (x,), decoder_padding_mask
-        )
-
+                y, scores["cross_attention"], _ = _unpack(y, return_attention_scores, False)
+                x = self._add_and_norm(
+                    x, y, self.cross_attention_dropout, self.cross_attention_norm, training
+                )
+            # Feed-forward sublayer, each position alone (the padded ones skipped).
+            sublayer = functools.partial(self._feed_forward_sublayer, training=training)
+            x = fast.per_position(sublayer, (x,), decoder_padding_mask)
         outputs = (x,)
-        if return_attention_scores:
-            outputs += (scores,)
-        if self_attention_cache is not None:
-            outputs += (cache[0],)
+        outputs += ({k: v for k, v in scores.items() if v is not None},) * return_attention_scores
+        outputs += (self_attention_cache,) if cached else ()
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def _check_cross_attention(self, use_cross):
+        if use_cross and not self.has_cross_attention:
+            raise ValueError(
+                "This decoder block was built without an encoder sequence, so it has no "
+                "cross-attention. Call it with `encoder_sequence` the first time to build one."
+            )
+        if not use_cross and self.has_cross_attention:
+            raise ValueError(
+                "This decoder block has cross-attention: pass `encoder_sequence` "
+                "(or `cross_attention_cache`)."
+            )
 
     def compute_output_shape(self, decoder_sequence_shape, encoder_sequence_shape=None):
         return tuple(decoder_sequence_shape)
+
+
+def _unpack(outputs, with_scores, with_cache):
+    """`(output, scores or None, cache or None)` of a `MultiHeadAttention` call."""
+    if not isinstance(outputs, tuple):
+        return outputs, None, None
+    return outputs[0], outputs[1] if with_scores else None, outputs[-1] if with_cache else None

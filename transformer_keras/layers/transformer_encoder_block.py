@@ -1,10 +1,13 @@
 """One encoder layer of the Transformer (section 3.1)."""
 
+import functools
+
 import keras
 
+from transformer_keras import _validation as check
+from transformer_keras.layers import fast
 from transformer_keras.layers._block import TransformerBlockBase
 from transformer_keras.layers._utils import (
-    check_rank,
     get_implicit_mask,
     hidden_implicit_masks,
     merge_padding_and_attention_mask,
@@ -32,7 +35,7 @@ class TransformerEncoderBlock(TransformerBlockBase):
     is combined with it. The output carries the input's mask. The outputs of real tokens do
     not depend on padding. With a padding mask, padded positions come out as zeros: after
     self-attention each position is computed alone, and on TensorFlow outside XLA the padded
-    ones are skipped (their rows are never multiplied).
+    ones are skipped (their rows are never multiplied: `transformer_keras.layers.fast`).
 
     Args:
         num_heads: int. Number of attention heads.
@@ -81,10 +84,7 @@ class TransformerEncoderBlock(TransformerBlockBase):
         self.self_attention_norm = self._build_norm("self_attention_norm", inputs_shape)
         self.self_attention_dropout = self._build_dropout("self_attention_dropout")
         # Feed-forward block.
-        self.feed_forward = self._build_feed_forward(inputs_shape)
-        self.feed_forward_norm = self._build_norm("feed_forward_norm", inputs_shape)
-        self.feed_forward_dropout = self._build_dropout("feed_forward_dropout")
-        self.built = True
+        self._build_feed_forward(inputs_shape)
 
     def call(
         self,
@@ -94,36 +94,36 @@ class TransformerEncoderBlock(TransformerBlockBase):
         return_attention_scores=False,
         training=None,
     ):
-        check_rank("inputs", inputs, 3)
+        check.rank("inputs", inputs, 3)
         if padding_mask is None:
             padding_mask = get_implicit_mask(inputs)
-        # The mask was read above; hide it from the sublayers and give it back afterwards.
+        # The mask was read above; hidden from the sublayers, it is given back afterwards.
         with hidden_implicit_masks(inputs):
             mask = merge_padding_and_attention_mask(
                 inputs.shape[1], padding_mask=padding_mask, attention_mask=attention_mask
             )
-
-            attention_input = self.self_attention_norm(inputs) if self.norm_first else inputs
-            attended = self.self_attention(
-                attention_input,
-                attention_input,
+            # Self-attention sublayer.
+            x = self.self_attention_norm(inputs) if self.norm_first else inputs
+            x = self.self_attention(
+                x,
+                x,
                 attention_mask=mask,
                 return_attention_scores=return_attention_scores,
                 training=training,
             )
             if return_attention_scores:
-                attended, scores = attended
+                x, scores = x
+            # Each position alone from here on (the padded ones skipped: fast.per_position).
+            sublayers = functools.partial(self._after_attention, training=training)
+            x = fast.per_position(sublayers, (inputs, x), padding_mask)
+        return (x, scores) if return_attention_scores else x
 
-            def tail(x, y):  # each position alone from here on
-                x = self._add_and_norm(
-                    x, y, self.self_attention_norm, self.self_attention_dropout, training
-                )
-                return self._feed_forward_residual(x, training)
-
-            x = self._on_real_tokens(tail, (inputs, attended), padding_mask)
-            if return_attention_scores:
-                return x, scores
-            return x
+    def _after_attention(self, residual, attended, training):
+        """The attention's residual connection, then the feed-forward sublayer."""
+        x = self._add_and_norm(
+            residual, attended, self.self_attention_dropout, self.self_attention_norm, training
+        )
+        return self._feed_forward_sublayer(x, training)
 
     def compute_output_shape(self, inputs_shape):
         return tuple(inputs_shape)

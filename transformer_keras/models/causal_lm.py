@@ -3,7 +3,9 @@
 import keras
 
 from transformer_keras.layers import TokenAndPositionEmbedding
+from transformer_keras.models._decoder_parts import DECODER_PREFIX, LOGITS, TOKEN_EMBEDDING
 from transformer_keras.models._stacks import block_kwargs, decoder_stack
+from transformer_keras.models.language_model import LanguageModel
 
 
 def build_causal_lm(
@@ -26,8 +28,7 @@ def build_causal_lm(
         cross-attention) -> [final LayerNorm] -> logits
 
     The defaults follow GPT-2 (pre-LN, learned positions, GELU, tied embeddings). Id 0 is
-    padding. Layer names (`token_embedding`, `decoder_block_{i}`, `decoder_final_norm`,
-    `logits` when untied) are used by `transformer_keras.decoding`.
+    padding. The model is a `LanguageModel`: `transformer_keras.decoding` runs its cached step.
 
     Args:
         vocabulary_size: int. Vocabulary, id 0 padding.
@@ -44,8 +45,8 @@ def build_causal_lm(
         name: model name.
 
     Returns:
-        A `keras.Model` from `token_ids` `(batch, sequence_length)` to logits
-        `(batch, sequence_length, vocabulary_size)`.
+        A `LanguageModel` (a functional `keras.Model`) from `token_ids`
+        `(batch, sequence_length)` to logits `(batch, sequence_length, vocabulary_size)`.
 
     Example:
 
@@ -64,13 +65,13 @@ def build_causal_lm(
         embedding_dim,
         mask_zero=True,
         positional=positional,
-        name="token_embedding",
+        name=TOKEN_EMBEDDING,
     )
     x = embedding(token_ids)
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
-    x = decoder_stack(x, num_layers, prefix="decoder", **kwargs)
+    x = decoder_stack(x, num_layers, prefix=DECODER_PREFIX, **kwargs)
     if tie_embeddings:
         logits = embedding(x, reverse=True)
     else:
-        logits = keras.layers.Dense(vocabulary_size, name="logits")(x)
-    return keras.Model(token_ids, logits, name=name)
+        logits = keras.layers.Dense(vocabulary_size, name=LOGITS)(x)
+    return LanguageModel(token_ids, logits, name=name)

@@ -3,6 +3,7 @@
 import keras
 
 from transformer_keras.layers import TransformerDecoderBlock, TransformerEncoderBlock
+from transformer_keras.layers._with_attention_scores import WithAttentionScores
 
 BLOCK_TYPES = (TransformerEncoderBlock, TransformerDecoderBlock)
 
@@ -17,25 +18,6 @@ def _blocks_in_order(model):
     return blocks
 
 
-class _WithAttentionScores(keras.layers.Layer):
-    """Calls a block with `return_attention_scores=True`, sharing its weights.
-
-    A Keras layer reused in a functional graph must keep the output structure of its first
-    call, so the block is wrapped rather than called again with another output arity.
-    """
-
-    def __init__(self, block, **kwargs):
-        super().__init__(name=f"{block.name}_with_scores", dtype=block.dtype_policy, **kwargs)
-        self.block = block
-        self.supports_masking = True
-
-    def call(self, *args, **kwargs):
-        return self.block(*args, return_attention_scores=True, **kwargs)
-
-    def compute_output_spec(self, *args, **kwargs):
-        return super(keras.layers.Layer, self).compute_output_spec(*args, **kwargs)
-
-
 def _trace(model):
     """Re-runs `model`'s graph on new inputs, sharing every layer, and records each block's
     input, output and attention weights. Returns `(inputs, records, block names)`."""
@@ -47,7 +29,7 @@ def _trace(model):
     def call_function(layer, *args, **kwargs):
         if not isinstance(layer, BLOCK_TYPES):
             return layer(*args, **kwargs)
-        outputs, scores = _WithAttentionScores(layer)(*args, **kwargs)
+        outputs, scores = WithAttentionScores(layer)(*args, **kwargs)
         records.append((layer.name, args[0], outputs, scores))
         return outputs
 

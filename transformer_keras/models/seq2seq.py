@@ -2,9 +2,17 @@
 
 import keras
 
+from transformer_keras import _validation as check
 from transformer_keras.layers import TokenAndPositionEmbedding
-from transformer_keras.layers._utils import check_rate
+from transformer_keras.models._decoder_parts import (
+    DECODER_EMBEDDING,
+    DECODER_PREFIX,
+    ENCODER_EMBEDDING,
+    ENCODER_PREFIX,
+    LOGITS,
+)
 from transformer_keras.models._stacks import block_kwargs, decoder_stack, encoder_stack
+from transformer_keras.models.language_model import LanguageModel
 
 
 def build_seq2seq(
@@ -35,9 +43,7 @@ def build_seq2seq(
     target positions are masked as keys and should get no loss
     (`transformer_keras.training.MaskedSparseCategoricalCrossentropy`).
 
-    Layer names are a contract used by `transformer_keras.decoding` and `hidden_state_model`:
-    `encoder_embedding`, `encoder_block_{i}`, `decoder_embedding`, `decoder_block_{i}`,
-    `encoder_final_norm`/`decoder_final_norm` (pre-LN only) and `logits` (untied only).
+    The model is a `LanguageModel`: `transformer_keras.decoding` runs its cached step.
 
     Args:
         source_vocabulary_size: int. Source vocabulary, id 0 padding.
@@ -61,8 +67,9 @@ def build_seq2seq(
         name: model name.
 
     Returns:
-        A `keras.Model` from `{"encoder_tokens": (batch, source_length), "decoder_tokens":
-        (batch, target_length)}` to logits `(batch, target_length, target_vocabulary_size)`.
+        A `LanguageModel` (a functional `keras.Model`) from `{"encoder_tokens": (batch,
+        source_length), "decoder_tokens": (batch, target_length)}` to logits `(batch,
+        target_length, target_vocabulary_size)`.
 
     Example:
 
@@ -85,13 +92,13 @@ def build_seq2seq(
         embedding_dim,
         mask_zero=True,
         positional=positional,
-        name="encoder_embedding",
+        name=ENCODER_EMBEDDING,
     )(encoder_tokens)
     if embedding_dropout is None:
         embedding_dropout = dropout
-    check_rate("embedding_dropout", embedding_dropout)
+    check.rate("embedding_dropout", embedding_dropout)
     x = keras.layers.Dropout(embedding_dropout, name="encoder_embedding_dropout")(x)
-    encoder_outputs = encoder_stack(x, num_encoder_layers, prefix="encoder", **kwargs)
+    encoder_outputs = encoder_stack(x, num_encoder_layers, prefix=ENCODER_PREFIX, **kwargs)
 
     target_embedding = TokenAndPositionEmbedding(
         target_vocabulary_size,
@@ -99,15 +106,15 @@ def build_seq2seq(
         embedding_dim,
         mask_zero=True,
         positional=positional,
-        name="decoder_embedding",
+        name=DECODER_EMBEDDING,
     )
     y = target_embedding(decoder_tokens)
     y = keras.layers.Dropout(embedding_dropout, name="decoder_embedding_dropout")(y)
-    y = decoder_stack(y, num_decoder_layers, encoder_outputs, prefix="decoder", **kwargs)
+    y = decoder_stack(y, num_decoder_layers, encoder_outputs, prefix=DECODER_PREFIX, **kwargs)
     if tie_embeddings:
         logits = target_embedding(y, reverse=True)
     else:
-        logits = keras.layers.Dense(target_vocabulary_size, name="logits")(y)
-    return keras.Model(
+        logits = keras.layers.Dense(target_vocabulary_size, name=LOGITS)(y)
+    return LanguageModel(
         {"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens}, logits, name=name
     )

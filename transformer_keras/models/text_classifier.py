@@ -2,17 +2,13 @@
 
 import keras
 
+from transformer_keras import _validation as check
 from transformer_keras.layers import (
     ClassToken,
     MaskedGlobalPooling,
     TokenAndPositionEmbedding,
 )
-from transformer_keras.models._stacks import (
-    block_kwargs,
-    check_choice,
-    check_num_classes,
-    encoder_stack,
-)
+from transformer_keras.models._stacks import block_kwargs, encoder_stack
 
 POOLINGS = ("mean", "max", "cls")
 
@@ -70,11 +66,11 @@ def build_text_classifier(
     >>> model.output_shape
     (None, 2)
     """
-    check_choice("pooling", pooling, POOLINGS)
+    check.choice("pooling", pooling, POOLINGS)
     kwargs = block_kwargs(
         num_heads, intermediate_dim, dropout, activation, norm_first, embedding_dim
     )
-    check_num_classes("num_classes", num_classes)
+    check.positive_int("num_classes", num_classes, minimum=2)
 
     token_ids = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
     x = TokenAndPositionEmbedding(

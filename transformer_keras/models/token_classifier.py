@@ -2,27 +2,10 @@
 
 import keras
 
-from transformer_keras.layers import TokenAndPositionEmbedding
-from transformer_keras.models._stacks import (
-    block_kwargs,
-    check_num_classes,
-    check_positive,
-    encoder_stack,
-)
+from transformer_keras import _validation as check
+from transformer_keras.layers import AddKeepingMask, TokenAndPositionEmbedding
+from transformer_keras.models._stacks import block_kwargs, encoder_stack
 from transformer_keras.tagging import CharNgramEmbedding
-
-
-@keras.saving.register_keras_serializable(package="transformer_keras")
-class AddKeepingMask(keras.layers.Add):
-    """`keras.layers.Add` whose output keeps the mask of its first input.
-
-    Keras' `Add` drops the mask as soon as one of its inputs has none. A feature embedding has
-    none (its id 0 is a real value, not padding), and the token embedding's padding mask must
-    still reach the encoder blocks, the logits and the loss.
-    """
-
-    def compute_mask(self, inputs, mask=None):
-        return None if mask is None else mask[0]
 
 
 def build_token_classifier(
@@ -92,7 +75,7 @@ def build_token_classifier(
     kwargs = block_kwargs(
         num_heads, intermediate_dim, dropout, activation, norm_first, embedding_dim
     )
-    check_num_classes("num_tags", num_tags)
+    check.positive_int("num_tags", num_tags, minimum=2)
     feature_vocabulary_sizes = dict(feature_vocabulary_sizes or {})
     if "token_ids" in feature_vocabulary_sizes:
         raise ValueError("`feature_vocabulary_sizes` cannot name the input 'token_ids'.")
@@ -113,7 +96,7 @@ def build_token_classifier(
                 "`feature_vocabulary_sizes` cannot name the input 'char_ngrams' when "
                 "`char_ngram_buckets` is given."
             )
-        check_positive("char_ngram_buckets", char_ngram_buckets)
+        check.positive_int("char_ngram_buckets", char_ngram_buckets)
     for feature, size in sorted(feature_vocabulary_sizes.items()):
         feature_ids = keras.Input(shape=(sequence_length,), dtype="int32", name=feature)
         inputs[feature] = feature_ids

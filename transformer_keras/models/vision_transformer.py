@@ -2,19 +2,14 @@
 
 import keras
 
+from transformer_keras import _validation as check
 from transformer_keras.layers import (
     ClassToken,
     MaskedGlobalPooling,
     PatchEmbedding,
     PositionEmbedding,
 )
-from transformer_keras.models._stacks import (
-    block_kwargs,
-    check_choice,
-    check_num_classes,
-    check_positive,
-    encoder_stack,
-)
+from transformer_keras.models._stacks import block_kwargs, encoder_stack
 
 
 def build_vision_transformer(
@@ -63,16 +58,16 @@ def build_vision_transformer(
     >>> model.output_shape
     (None, 10)
     """
-    check_choice("pooling", pooling, ("cls", "mean"))
+    check.choice("pooling", pooling, ("cls", "mean"))
     kwargs = block_kwargs(
         num_heads, intermediate_dim, dropout, activation, norm_first, embedding_dim
     )
-    check_num_classes("num_classes", num_classes)
-    check_positive("patch_size", patch_size)
-    check_positive("num_channels", num_channels)
+    check.positive_int("num_classes", num_classes, minimum=2)
+    check.positive_int("patch_size", patch_size)
+    check.positive_int("num_channels", num_channels)
     height, width = (image_size, image_size) if isinstance(image_size, int) else image_size
     for side, size in (("height", height), ("width", width)):
-        check_positive("image_size", size)
+        check.positive_int("image_size", size)
         if size % patch_size:
             raise ValueError(
                 f"The image {side} ({size}) must be divisible by `patch_size` ({patch_size}). "

@@ -4,6 +4,7 @@ import copy
 
 import keras
 
+from transformer_keras.models.language_model import LanguageModel
 from transformer_keras.pretrained._checkpoint import CheckpointError
 from transformer_keras.pretrained.bart import Bart, Marian
 from transformer_keras.pretrained.bert import Bert, Roberta
@@ -36,7 +37,7 @@ def complete_config(config, where="config"):
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
-class PretrainedModel(keras.Model):
+class PretrainedModel(LanguageModel):
     """BERT, RoBERTa, GPT-2, ViT, BART or Marian, made of `transformer_keras.layers`.
 
     A functional `keras.Model` built from a Hugging Face `config.json` (a dict): the
@@ -47,9 +48,8 @@ class PretrainedModel(keras.Model):
     Its config (the Hugging Face one) is the model's Keras config, so a `.keras` file of it
     (fine-tuned, say) reloads the same graph, and `save_pretrained` works on the reloaded
     model too. The blocks are `TransformerEncoderBlock`/`TransformerDecoderBlock`, so
-    `transformer_keras.models.hidden_state_model` opens it up; GPT-2, BART and Marian follow
-    the layer names of `build_causal_lm`/`build_seq2seq`, so
-    `transformer_keras.decoding.Generator` decodes them with their caches.
+    `transformer_keras.models.hidden_state_model` opens it up; GPT-2, BART and Marian are
+    `LanguageModel`s that `transformer_keras.decoding.Generator` decodes with their caches.
 
     Inputs (KerasHub's names): BERT `token_ids`, `segment_ids`, `padding_mask`; RoBERTa and
     GPT-2 `token_ids`, `padding_mask`; BART and Marian `encoder_token_ids`,

@@ -10,10 +10,10 @@ by sqrt(d_model), post-LN blocks, the encoder's, decoder's and output's token ta
 BART learns its positions (the reference's table starts two rows in), normalises the
 embedding sums, and uses GELU.
 
-The layer names are those of `transformer_keras.models.build_seq2seq` (`encoder_embedding`,
-`encoder_block_{i}`, `decoder_embedding`, `decoder_block_{i}`), so
-`transformer_keras.decoding.Generator` decodes the model with its caches; the output
-projection is the decoder embedding's tied one, with the checkpoint's `final_logits_bias`.
+The parts carry the names of `transformer_keras.models.language_model`, as the graph of
+`build_seq2seq`: the model's cached step runs them, and `transformer_keras.decoding` decodes
+it; the output projection is the decoder embedding's tied one, with the checkpoint's
+`final_logits_bias`.
 """
 
 import keras
@@ -25,6 +25,14 @@ from transformer_keras.layers import (
     TransformerEncoderBlock,
 )
 from transformer_keras.layers.sinusoidal_positional_encoding import sinusoidal_angles
+from transformer_keras.models._decoder_parts import (
+    DECODER_EMBEDDING,
+    DECODER_PREFIX,
+    ENCODER_EMBEDDING,
+    ENCODER_PREFIX,
+    SEQ2SEQ_INPUTS,
+    block_name,
+)
 from transformer_keras.pretrained._architecture import (
     Architecture,
     key_mask,
@@ -34,12 +42,7 @@ from transformer_keras.pretrained._architecture import (
 from transformer_keras.pretrained._checkpoint import CheckpointError
 from transformer_keras.pretrained._weights import WeightMap
 
-SEQ2SEQ_INPUTS = (
-    "encoder_token_ids",
-    "encoder_padding_mask",
-    "decoder_token_ids",
-    "decoder_padding_mask",
-)
+INPUTS = tuple(SEQ2SEQ_INPUTS[1].values())  # KerasHub's names, with padding masks
 
 
 class Bart(Architecture):
@@ -99,7 +102,7 @@ class Bart(Architecture):
         )
 
     def build(self, config, dtype):
-        inputs = {name: token_input(name) for name in SEQ2SEQ_INPUTS}
+        inputs = {name: token_input(name) for name in INPUTS}
         # One token table for the encoder, the decoder and the output projection.
         shared = keras.layers.Embedding(
             config["vocab_size"], config["d_model"], name="token_embedding", **policy_kwargs(dtype)
@@ -113,7 +116,7 @@ class Bart(Architecture):
             **policy_kwargs(dtype),
         )
 
-        x = self.embedding(config, "encoder_embedding", dtype, shared)(inputs["encoder_token_ids"])
+        x = self.embedding(config, ENCODER_EMBEDDING, dtype, shared)(inputs["encoder_token_ids"])
         x = keras.layers.Dropout(
             config["dropout"], name="encoder_embedding_dropout", **policy_kwargs(dtype)
         )(x)
@@ -122,12 +125,12 @@ class Bart(Architecture):
             x = TransformerEncoderBlock(
                 num_heads=config["encoder_attention_heads"],
                 intermediate_dim=config["encoder_ffn_dim"],
-                name=f"encoder_block_{i}",
+                name=block_name(ENCODER_PREFIX, i),
                 **block_kwargs,
             )(x, attention_mask=encoder_mask)
 
         decoder_embedding = self.embedding(
-            config, "decoder_embedding", dtype, shared, logits_bias=True
+            config, DECODER_EMBEDDING, dtype, shared, logits_bias=True
         )
         y = decoder_embedding(inputs["decoder_token_ids"])
         y = keras.layers.Dropout(
@@ -138,7 +141,7 @@ class Bart(Architecture):
             y = TransformerDecoderBlock(
                 num_heads=config["decoder_attention_heads"],
                 intermediate_dim=config["decoder_ffn_dim"],
-                name=f"decoder_block_{i}",
+                name=block_name(DECODER_PREFIX, i),
                 **block_kwargs,
             )(
                 y,
@@ -150,8 +153,8 @@ class Bart(Architecture):
 
     def weight_map(self, model, config):
         weights = WeightMap()
-        encoder_embedding = model.get_layer("encoder_embedding")
-        decoder_embedding = model.get_layer("decoder_embedding")
+        encoder_embedding = model.get_layer(ENCODER_EMBEDDING)
+        decoder_embedding = model.get_layer(DECODER_EMBEDDING)
         weights.embedding(
             ("shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight"),
             encoder_embedding.embeddings,
@@ -159,7 +162,7 @@ class Bart(Architecture):
         for stack, embedding in (("encoder", encoder_embedding), ("decoder", decoder_embedding)):
             self.embedding_weights(weights, stack, embedding)
             for i in range(config[f"{stack}_layers"]):
-                block = model.get_layer(f"{stack}_block_{i}")
+                block = model.get_layer(block_name(stack, i))
                 prefix = f"{stack}.layers.{i}"
                 weights.attention(
                     f"{prefix}.self_attn",

@@ -133,18 +133,16 @@ class TextGenerator:
             )
         return self._traced
 
+    def serving_signatures(self):
+        """The SavedModel endpoints (`transformer_keras.export`'s protocol): `serving_default`,
+        `generate_graph` on `texts` `(batch,)` strings."""
+        from transformer_keras import export
+
+        return export.text_signatures(self.generate_graph)
+
     def export(self, path):
         """Writes a SavedModel whose `serving_default` takes `texts` `(batch,)` strings and
         returns `text` and `token_ids`, the tokenizer and the decoding loop inside."""
         from transformer_keras import export
 
-        return export.export_saved_model(
-            self.model,
-            path,
-            signatures={
-                "serving_default": (
-                    self.generate_graph,
-                    [tf.TensorSpec((None,), tf.string, name="texts")],
-                )
-            },
-        )
+        return export.export_saved_model(self, path)

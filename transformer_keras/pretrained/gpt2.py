@@ -4,9 +4,9 @@
     x = TransformerDecoderBlock(x)  x n_layer           (causal, pre-LN, tanh GELU)
     logits = LayerNorm(x) E^T                           (the output tied to the token table)
 
-The layer names are those of `transformer_keras.models.build_causal_lm` (`token_embedding`,
-`decoder_block_{i}`, `decoder_final_norm`), so `transformer_keras.decoding.Generator`
-decodes it with its key/value caches. The reference's `Conv1D` layers store `(in, out)`
+The parts carry the names of `transformer_keras.models.language_model`, as the graph of
+`build_causal_lm`: the model's cached step runs them, and `transformer_keras.decoding`
+decodes it. The reference's `Conv1D` layers store `(in, out)`
 weights, and `c_attn` holds the query, key and value projections side by side.
 """
 
@@ -14,6 +14,12 @@ import keras
 import numpy as np
 
 from transformer_keras.layers import TokenAndPositionEmbedding, TransformerDecoderBlock
+from transformer_keras.models._decoder_parts import (
+    DECODER_PREFIX,
+    FINAL_NORM,
+    TOKEN_EMBEDDING,
+    block_name,
+)
 from transformer_keras.pretrained._architecture import (
     Architecture,
     key_mask,
@@ -74,7 +80,7 @@ class Gpt2(Architecture):
             config["n_embd"],
             positional="learned",
             scale_embeddings=False,
-            name="token_embedding",
+            name=TOKEN_EMBEDDING,
             **policy_kwargs(dtype),
         )
         x = embedding(inputs["token_ids"])
@@ -91,21 +97,23 @@ class Gpt2(Architecture):
                 norm_first=True,
                 layer_norm_epsilon=config["layer_norm_epsilon"],
                 attention_dropout=config["attn_pdrop"],
-                name=f"decoder_block_{i}",
+                name=block_name(DECODER_PREFIX, i),
                 **policy_kwargs(dtype),
             )(x, decoder_attention_mask=mask)
         x = keras.layers.LayerNormalization(
-            epsilon=config["layer_norm_epsilon"], name="decoder_final_norm", **policy_kwargs(dtype)
+            epsilon=config["layer_norm_epsilon"],
+            name=FINAL_NORM.format(DECODER_PREFIX),
+            **policy_kwargs(dtype),
         )(x)
         return inputs, embedding(x, reverse=True)
 
     def weight_map(self, model, config):
         weights = WeightMap()
-        embedding = model.get_layer("token_embedding")
+        embedding = model.get_layer(TOKEN_EMBEDDING)
         weights.embedding("wte.weight", embedding.embeddings)
         weights.embedding("wpe.weight", embedding.position_embedding.position_embeddings)
         for i in range(config["n_layer"]):
-            block = model.get_layer(f"decoder_block_{i}")
+            block = model.get_layer(block_name(DECODER_PREFIX, i))
             prefix = f"h.{i}"
             attention = block.self_attention
             weights.layer_norm(f"{prefix}.ln_1", block.self_attention_norm)
@@ -130,7 +138,7 @@ class Gpt2(Architecture):
                 feed_forward.output_dense.kernel,
                 feed_forward.output_dense.bias,
             )
-        weights.layer_norm("ln_f", model.get_layer("decoder_final_norm"))
+        weights.layer_norm("ln_f", model.get_layer(FINAL_NORM.format(DECODER_PREFIX)))
         return weights
 
 

@@ -1,13 +1,11 @@
-"""Tests of `transformer_keras.text`: vectorizers, the end-to-end classifier, the translator.
+"""Tests of `transformer_keras.text.translator`: decoding and the translator.
 
 The decoding references are written here from the definitions, independently of the code:
 greedy and beam search re-run the full functional model on the whole prefix at every step
 (no cache) and score in float64 NumPy.
 """
 
-import collections
 import re
-import warnings
 
 import keras
 import numpy as np
@@ -17,200 +15,22 @@ import tensorflow as tf
 from transformer_keras.datasets import make_date_corpus
 from transformer_keras.models import build_causal_lm, build_seq2seq, build_text_classifier
 from transformer_keras.text import (
-    ClassNameLookup,
     Translator,
-    build_end_to_end_classifier,
-    check_sequence_lengths,
     decode_graph,
     ids_to_texts,
-    ids_to_texts_graph,
     make_text_vectorizer,
-    sequence_lengths,
 )
 from transformer_keras.training import MaskedSparseCategoricalCrossentropy
 
+pytestmark = pytest.mark.tf_only
+
 START, END = "[start]", "[end]"
-
-
-def _softmax(x):
-    x = np.asarray(x, dtype="float64")
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _log_softmax(x):
     x = np.asarray(x, dtype="float64")
     shifted = x - x.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
-# --------------------------------------------------------------------------------------------
-# Vectorizer
-# --------------------------------------------------------------------------------------------
-
-
-def _reference_ids(texts, corpus, sequence_length, max_tokens):
-    """Lower-case, strip punctuation, split on whitespace; ids by decreasing frequency."""
-
-    def tokens(text):
-        return re.sub(r"[^\w\s]", "", text.lower()).split()
-
-    counts = collections.Counter(token for text in corpus for token in tokens(text))
-    ranked = sorted(counts, key=lambda token: (-counts[token], token))[: max_tokens - 2]
-    ids = {token: index + 2 for index, token in enumerate(ranked)}
-    rows = []
-    for text in texts:
-        row = [ids.get(token, 1) for token in tokens(text)][:sequence_length]
-        rows.append(row + [0] * (sequence_length - len(row)))
-    return np.array(rows)
-
-
-def test_vectorizer_matches_frequency_ranked_reference():
-    # Distinct frequencies (6, 5, 4, ...), so the ranking has no ties.
-    words = ["film", "good", "bad", "plot", "acting", "music"]
-    corpus = [" ".join(word for word, n in zip(words, range(6, 0, -1)) if n > i) for i in range(6)]
-    corpus[0] = corpus[0].upper() + "!!"  # standardization: lower case, no punctuation
-    vectorizer = make_text_vectorizer(corpus, max_tokens=6, sequence_length=5)
-    vocabulary = [str(token) for token in vectorizer.get_vocabulary()]
-    assert vocabulary == ["", "[UNK]", "film", "good", "bad", "plot"]  # max_tokens=6 in all
-    texts = ["Music, film; GOOD plot", "bad", "film film film film film film film", ""]
-    got = vectorizer(tf.constant(texts)).numpy()
-    np.testing.assert_array_equal(got, _reference_ids(texts, corpus, 5, 6))
-    # Spelled out: music is out of the 6-token vocabulary (OOV 1); short rows padded with 0.
-    np.testing.assert_array_equal(got[0], [1, 2, 3, 5, 0])
-    np.testing.assert_array_equal(got[3], [0, 0, 0, 0, 0])
-
-
-def test_vectorizer_options_ngrams_lower_and_character_split():
-    bigrams = make_text_vectorizer(["a b a b", "a b"], sequence_length=6, ngrams=2)
-    vocabulary = [str(token) for token in bigrams.get_vocabulary()]
-    assert "a b" in vocabulary and "b a" in vocabulary
-    ids = bigrams(tf.constant(["a b"])).numpy()[0]
-    assert [vocabulary[i] for i in ids[:3]] == ["a", "b", "a b"]
-
-    keep_brackets = make_text_vectorizer([f"{START} x y {END}"], standardize="lower")
-    assert {START, END} <= {str(token) for token in keep_brackets.get_vocabulary()}
-    strip = make_text_vectorizer([f"{START} x y {END}"])
-    assert START not in {str(token) for token in strip.get_vocabulary()}
-
-    characters = make_text_vectorizer(["abcaab"], split="character", sequence_length=3)
-    np.testing.assert_array_equal(characters(tf.constant(["cab"])).numpy(), [[4, 2, 3]])
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"texts": []}, "texts"),
-        ({"texts": "one text"}, "texts"),
-        ({"texts": ["ok", 3]}, "texts"),
-        ({"max_tokens": 2}, "max_tokens=2"),
-        ({"sequence_length": 0}, "sequence_length=0"),
-        ({"sequence_length": 2.5}, "sequence_length=2.5"),
-        ({"standardize": "upper"}, "standardize='upper'"),
-        ({"split": "comma"}, "split='comma'"),
-        ({"ngrams": 0}, "ngrams=0"),
-    ],
-)
-def test_vectorizer_rejects_bad_arguments(kwargs, message):
-    kwargs = {"texts": ["a b c"], **kwargs}
-    with pytest.raises(ValueError, match=re.escape(message)):
-        make_text_vectorizer(**kwargs)
-
-
-# --------------------------------------------------------------------------------------------
-# End-to-end classifier
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def classifier_parts():
-    keras.utils.set_random_seed(0)
-    corpus = ["a good film", "a bad film", "good acting", "bad plot", "the music was fine"]
-    vectorizer = make_text_vectorizer(corpus, sequence_length=6)
-    classifier = build_text_classifier(
-        50, 3, sequence_length=6, embedding_dim=16, num_heads=2, num_layers=1, dropout=0.0
-    )
-    return vectorizer, classifier
-
-
-def test_class_name_lookup_values_and_config():
-    layer = ClassNameLookup(["neg", "neu", "pos"])
-    label_id, label = layer(np.array([[0.1, 0.2, 0.7], [0.5, 0.3, 0.2], [0.2, 0.6, 0.2]]))
-    np.testing.assert_array_equal(label_id.numpy(), [2, 0, 1])
-    assert label.numpy().tolist() == [b"pos", b"neg", b"neu"]
-    assert label_id.dtype == tf.int32
-    clone = ClassNameLookup.from_config(layer.get_config())
-    assert clone.class_names == ["neg", "neu", "pos"]
-    for bad in (["a"], ["a", "a"], "ab", ["a", 1]):
-        with pytest.raises(ValueError, match="class_names"):
-            ClassNameLookup(bad)
-
-
-def test_end_to_end_classifier_equals_vectorizer_then_classifier(classifier_parts):
-    vectorizer, classifier = classifier_parts
-    model = build_end_to_end_classifier(classifier, vectorizer, ["neg", "neu", "pos"])
-    texts = ["a good film", "bad plot!", "never seen words", ""]
-    outputs = model(tf.constant(texts))
-    token_ids = vectorizer(tf.constant(texts)).numpy().astype("int32")
-    expected = _softmax(classifier(token_ids).numpy())
-    np.testing.assert_allclose(outputs["probabilities"].numpy(), expected, atol=1e-6)
-    np.testing.assert_array_equal(outputs["label_id"].numpy(), expected.argmax(-1))
-    names = np.array(["neg", "neu", "pos"])[expected.argmax(-1)]
-    assert [label.decode() for label in outputs["label"].numpy()] == names.tolist()
-    assert set(model.output) == {"probabilities", "label_id", "label"}
-    assert model.input.dtype == "string" and tuple(model.input.shape) == (None,)
-
-
-def test_end_to_end_classifier_shares_weights(classifier_parts):
-    vectorizer, classifier = classifier_parts
-    model = build_end_to_end_classifier(classifier, vectorizer, ["neg", "neu", "pos"])
-    before = model(tf.constant(["a good film"]))["probabilities"].numpy()
-    dense = classifier.get_layer("logits")
-    kernel, bias = dense.kernel.numpy(), dense.bias.numpy()
-    try:
-        dense.bias.assign(bias + np.array([0.0, 0.0, 5.0], "float32"))
-        after = model(tf.constant(["a good film"]))["probabilities"].numpy()
-    finally:
-        dense.kernel.assign(kernel)
-        dense.bias.assign(bias)
-    # Adding 5 to the last logit multiplies its odds against each other class by e^5.
-    odds_before = before[0, 2] / before[0, 0]
-    np.testing.assert_allclose(after[0, 2] / after[0, 0], odds_before * np.exp(5.0), rtol=1e-4)
-    assert {id(w) for w in classifier.weights} <= {id(w) for w in model.weights}
-
-
-def test_end_to_end_classifier_keras_round_trip(classifier_parts, tmp_path):
-    vectorizer, classifier = classifier_parts
-    model = build_end_to_end_classifier(classifier, vectorizer, ["neg", "neu", "pos"])
-    path = str(tmp_path / "end_to_end.keras")
-    model.save(path)
-    loaded = keras.models.load_model(path)
-    texts = tf.constant(["a good film", "bad plot", "unknown words here"])
-    expected, got = model(texts), loaded(texts)
-    np.testing.assert_allclose(got["probabilities"], expected["probabilities"], atol=1e-6)
-    assert got["label"].numpy().tolist() == expected["label"].numpy().tolist()
-    assert loaded.get_layer("class_name_lookup").class_names == ["neg", "neu", "pos"]
-
-
-def test_end_to_end_classifier_rejects_mismatches(classifier_parts):
-    vectorizer, classifier = classifier_parts
-    with pytest.raises(ValueError, match="class_names"):
-        build_end_to_end_classifier(classifier, vectorizer, ["neg", "pos"])
-    longer = make_text_vectorizer(["a b"], sequence_length=7)
-    with pytest.raises(ValueError, match="output_sequence_length=7"):
-        build_end_to_end_classifier(classifier, longer, ["neg", "neu", "pos"])
-    big = make_text_vectorizer([" ".join(f"w{i}" for i in range(80))], sequence_length=6)
-    with pytest.raises(ValueError, match="vocabulary_size >= 82"):
-        build_end_to_end_classifier(classifier, big, ["neg", "neu", "pos"])
-    with pytest.raises(ValueError, match="TextVectorization"):
-        build_end_to_end_classifier(classifier, "not a vectorizer", ["neg", "neu", "pos"])
-    with pytest.raises(ValueError, match="classifier"):
-        build_end_to_end_classifier(vectorizer, vectorizer, ["neg", "neu", "pos"])
-
-
-# --------------------------------------------------------------------------------------------
-# Decoding and the translator
-# --------------------------------------------------------------------------------------------
 
 
 def _date_data(num_examples):
@@ -400,19 +220,6 @@ def test_beam_decode_graph_equals_reference(date_translation, alpha):
     np.testing.assert_array_equal(got, _reference_beam(model, source_ids, 12, start, end, 3, alpha))
 
 
-def test_ids_to_texts_python_and_graph_agree():
-    vocabulary = ["", "[UNK]", START, END, "a", "b", "c"]
-    rng = np.random.default_rng(0)
-    ids = rng.integers(0, len(vocabulary), size=(40, 6))
-    ids[0] = [4, 5, 3, 6, 6, 0]  # stops at the first end token
-    ids[1] = [0, 4, 0, 5, 0, 0]  # padding is skipped
-    python = ids_to_texts(ids, vocabulary, end_token_id=3)
-    graph = [text.decode() for text in ids_to_texts_graph(ids, vocabulary, 3).numpy()]
-    assert python == graph
-    assert python[:2] == ["a b", "a b"]
-    assert ids_to_texts([[4, 3, 5]], vocabulary) == ["a [end] b"]
-
-
 @pytest.mark.parametrize("strategy", ["greedy", "beam"])
 def test_translator_python_and_graph_agree(date_translation, strategy):
     model, source_vectorizer, target_vectorizer, sources = date_translation
@@ -486,36 +293,3 @@ def test_translator_rejects_bad_arguments(date_translation):
         decode_graph(model, np.ones((1, 8), "int32"), 4, 2, 3, strategy="beam", num_beams=20)
     with pytest.raises(ValueError, match="start_token_id=0"):
         decode_graph(model, np.ones((1, 8), "int32"), 4, 0, 3)
-
-
-# ----------------------------------------------------------------------------- long texts
-
-
-def test_sequence_lengths_count_tokens_before_cutting():
-    vectorizer = make_text_vectorizer(["a b c", "Hello, world!"], sequence_length=2)
-    counts = sequence_lengths(["a b c d", "", "  ", "Hello, world! x"], vectorizer)
-    assert counts.tolist() == [4, 0, 0, 3]
-    # The count is what the vectorizer emits without an output length: ids of the first two.
-    vocabulary = vectorizer.get_vocabulary()
-    expected = [vocabulary.index("a"), vocabulary.index("b")]
-    np.testing.assert_array_equal(vectorizer(["a b c d"]).numpy(), [expected])
-    characters = make_text_vectorizer(["abc"], sequence_length=2, split="character")
-    assert sequence_lengths(["abcd"], characters).tolist() == [4]
-    bigrams = make_text_vectorizer(["a b c"], sequence_length=2, ngrams=2)
-    assert sequence_lengths(["a b c"], bigrams).tolist() == [5]  # 3 words + 2 bigrams
-    assert sequence_lengths([], vectorizer).shape == (0,)
-
-
-def test_check_sequence_lengths_warns_or_raises_on_texts_that_are_cut():
-    vectorizer = make_text_vectorizer(["a b c"], sequence_length=2)
-    with pytest.warns(UserWarning, match=r"1 of 3 test texts have more than 2 tokens"):
-        counts = check_sequence_lengths(["a", "a b c d", "b c"], vectorizer, name="test texts")
-    assert counts.tolist() == [1, 4, 2]
-    with pytest.raises(ValueError, match="the longest 4"):
-        check_sequence_lengths(["a b c d"], vectorizer, on_long="error")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        check_sequence_lengths(["a b", "c"], vectorizer)  # nothing is cut: no warning
-        check_sequence_lengths(["a b c d"], vectorizer, on_long="ignore")
-    with pytest.raises(ValueError, match="on_long"):
-        check_sequence_lengths(["a"], vectorizer, on_long="truncate")
