@@ -1,4 +1,10 @@
-"""Texts and their labels from a CSV or TSV file, and labels as integer ids."""
+"""Text classification data from CSV and TSV files: texts, their labels, and labels as ids.
+
+`load_text_classification_file` reads a delimited file whose columns it finds by header name,
+by index or by guessing (the label column has fewer distinct values), and checks every row, so
+that a bad file fails with the file, the line and the cause in the message. `encode_labels`
+turns the label strings into integer ids in a stable class order.
+"""
 
 from __future__ import annotations
 
@@ -20,11 +26,13 @@ _LABEL_HEADER_NAMES = ("label", "labels", "class", "category", "sentiment", "tar
 _NUMERIC_LABEL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
-def _check_column_arg(name: str, value: object) -> None:
-    if value is not None and not isinstance(value, str) and not check.is_int(value):
-        raise ValueError(
-            f"`{name}` must be a column name (str) or index (int). Received: {name}={value!r}"
-        )
+def _column_arg(name: str, value: object) -> str | int | None:
+    """A column given by name or index (a NumPy integer becomes an int), or None."""
+    if value is None or isinstance(value, str):
+        return value
+    if not check.is_int(value):
+        raise ValueError(f"{name} must be a column name (str) or index (int), got {value!r}")
+    return int(value)
 
 
 def _guess_delimiter(path: Path, text: str) -> str:
@@ -167,18 +175,13 @@ def load_text_classification_file(
         (['good, really', 'bad'], ['pos', 'neg'])
     """
     path = Path(path)
-    _check_column_arg("text_column", text_column)
-    _check_column_arg("label_column", label_column)
-    path = Path(path)
-    _check_column_arg("text_column", text_column)
-    _check_column_arg("label_column", label_column)
+    text_column = _column_arg("text_column", text_column)
+    label_column = _column_arg("label_column", label_column)
     if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
-        raise ValueError(
-            f"`delimiter` must be a single character. Received: delimiter={delimiter!r}"
-        )
+        raise ValueError(f"delimiter must be a single character, got {delimiter!r}")
     allowed = None if labels is None else [str(label) for label in labels]
     if allowed is not None and not allowed:
-        raise ValueError("`labels` must list at least one allowed label. Received: labels=[]")
+        raise ValueError("labels must list at least one allowed label, got an empty list")
 
     text = read_text(path, encoding)
     if delimiter is None:
@@ -264,7 +267,7 @@ def _read_examples(path, rows, text_index, label_index, delimiter, allowed):
         if len(row) < needed:
             raise ValueError(
                 f"{path}, line {line}: expected at least {needed} fields separated by "
-                f"{delimiter!r}, found {len(row)}: {_shorten(delimiter.join(row))}"
+                f"{delimiter!r}, found {len(row)}: {shorten(delimiter.join(row))}"
             )
         item_text = row[text_index].strip()
         item_label = row[label_index].strip()

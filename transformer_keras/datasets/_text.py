@@ -1,4 +1,10 @@
-"""Reading text files and cutting them into lines, with errors that name the file and line."""
+"""Reading text files and cutting them into lines, with errors that name the file and line.
+
+The file readers of this package share these helpers: `read_text` decodes a whole file and
+reports an undecodable byte by its line and offset, `split_lines` cuts text on line feeds
+only (a tab or form feed inside a sentence stays), and `shorten` quotes a bad value for an
+error message.
+"""
 
 from __future__ import annotations
 
