@@ -5,6 +5,7 @@ CPU kernels are apart, in `transformer_keras.layers.fast`, behind one switch.
 """
 
 from transformer_keras.layers.add_keeping_mask import AddKeepingMask
+from transformer_keras.layers.char_ngram_embedding import CharNgramEmbedding
 from transformer_keras.layers.class_name_lookup import ClassNameLookup
 from transformer_keras.layers.class_token import ClassToken
 from transformer_keras.layers.feed_forward import FeedForward
@@ -21,6 +22,7 @@ from transformer_keras.layers.transformer_encoder_block import TransformerEncode
 
 __all__ = [
     "AddKeepingMask",
+    "CharNgramEmbedding",
     "ClassNameLookup",
     "ClassToken",
     "FeedForward",

@@ -3,9 +3,8 @@
 import keras
 
 from transformer_keras import _validation as check
-from transformer_keras.layers import AddKeepingMask, TokenAndPositionEmbedding
+from transformer_keras.layers import AddKeepingMask, CharNgramEmbedding, TokenAndPositionEmbedding
 from transformer_keras.models._stacks import block_kwargs, encoder_stack
-from transformer_keras.tagging import CharNgramEmbedding
 
 
 def build_token_classifier(
