@@ -6,15 +6,11 @@ of attention, hidden-state projections, norms and cosines, probes, the logit len
 """
 
 from transformer_keras.analysis import explore
-from transformer_keras.explore._collect import (
-    ATTENTION_SCALE,
-    MAX_ATTENTION_WEIGHTS,
-    MAX_CLASSES,
-    MAX_EXAMPLES,
-    MAX_LENGTH,
-    MAX_TOKENS,
-    MAX_TOP_K,
-)
+from transformer_keras.explore._attention import ATTENTION_SCALE, MAX_ATTENTION_WEIGHTS
+from transformer_keras.explore._collect import MAX_TOP_K
+from transformer_keras.explore._inputs import MAX_EXAMPLES
+from transformer_keras.explore._probes import MAX_CLASSES
+from transformer_keras.explore._stacks import MAX_LENGTH, MAX_TOKENS
 
 __all__ = [
     "ATTENTION_SCALE",
