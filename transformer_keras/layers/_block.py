@@ -74,6 +74,14 @@ class TransformerBlockBase(keras.layers.Layer):
         layer.build(query_shape, value_shape)
         return layer
 
+    def _build_attention_sublayer(self, name, query_shape, value_shape):
+        """The attention layer `name`, its LayerNorm `{name}_norm` and dropout `{name}_dropout`."""
+        return (
+            self._build_attention(name, query_shape, value_shape),
+            self._build_norm(f"{name}_norm", query_shape),
+            self._build_dropout(f"{name}_dropout"),
+        )
+
     def _build_norm(self, name, shape):
         layer = fast.LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name

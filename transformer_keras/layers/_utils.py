@@ -113,20 +113,6 @@ def check_static_dim(name, x, axis, expected):
         )
 
 
-def check_positive_int(name, value, allow_none=False):
-    """Validates a constructor argument that must be a positive integer."""
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-
-
-def check_rate(name, value):
-    """Validates a dropout rate in [0, 1)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
-        raise ValueError(f"`{name}` must be a float in [0, 1). Received: {name}={value!r}")
-
-
 def clone_initializer(initializer):
     """Returns a fresh copy of an initializer so that sublayers get independent seeds."""
     initializer = keras.initializers.get(initializer)

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from transformer_keras.layers._utils import check_positive_int, check_rate, clone_initializer
+from transformer_keras import _validation as check
+from transformer_keras.layers._utils import clone_initializer
 
 GATED_ACTIVATIONS = {"swiglu": "silu", "geglu": "gelu"}
 
@@ -78,9 +79,9 @@ class FeedForward(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_positive_int("intermediate_dim", intermediate_dim)
-        check_positive_int("output_dim", output_dim, allow_none=True)
-        check_rate("dropout", dropout)
+        check.positive_int("intermediate_dim", intermediate_dim)
+        check.positive_int("output_dim", output_dim, allow_none=True)
+        check.rate("dropout", dropout)
         self.intermediate_dim = intermediate_dim
         self.gated = isinstance(activation, str) and activation in GATED_ACTIVATIONS
         if self.gated:

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from transformer_keras.layers._utils import check_positive_int
+from transformer_keras import _validation as check
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
@@ -30,8 +30,8 @@ class PatchEmbedding(keras.layers.Layer):
 
     def __init__(self, patch_size, embedding_dim, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        check_positive_int("patch_size", patch_size)
-        check_positive_int("embedding_dim", embedding_dim)
+        check.positive_int("patch_size", patch_size)
+        check.positive_int("embedding_dim", embedding_dim)
         self.patch_size = patch_size
         self.embedding_dim = embedding_dim
         self.kernel_initializer = keras.initializers.get(kernel_initializer)

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from transformer_keras.layers._utils import check_positive_int, clone_initializer
+from transformer_keras import _validation as check
+from transformer_keras.layers._utils import clone_initializer
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
@@ -40,7 +41,7 @@ class PositionEmbedding(keras.layers.Layer):
 
     def __init__(self, sequence_length, initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        check_positive_int("sequence_length", sequence_length)
+        check.positive_int("sequence_length", sequence_length)
         self.sequence_length = sequence_length
         self.initializer = keras.initializers.get(initializer)
         self.supports_masking = True

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from transformer_keras.layers._utils import check_positive_int
+from transformer_keras import _validation as check
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
@@ -43,7 +43,7 @@ class RotaryEmbedding(keras.layers.Layer):
 
     def __init__(self, max_wavelength=10000, **kwargs):
         super().__init__(**kwargs)
-        check_positive_int("max_wavelength", max_wavelength)
+        check.positive_int("max_wavelength", max_wavelength)
         self.max_wavelength = max_wavelength
         self.supports_masking = True
 

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from transformer_keras.layers._utils import check_positive_int
+from transformer_keras import _validation as check
 
 LAYOUTS = ("interleaved", "split")
 
@@ -88,7 +88,7 @@ class SinusoidalPositionalEncoding(keras.layers.Layer):
 
     def __init__(self, max_wavelength=10000, layout="interleaved", **kwargs):
         super().__init__(**kwargs)
-        check_positive_int("max_wavelength", max_wavelength)
+        check.positive_int("max_wavelength", max_wavelength)
         if layout not in LAYOUTS:
             raise ValueError(f"`layout` must be one of {LAYOUTS}. Received: layout={layout!r}")
         self.max_wavelength = max_wavelength

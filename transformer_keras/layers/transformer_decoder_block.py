@@ -25,43 +25,35 @@ class TransformerDecoderBlock(TransformerBlockBase):
         x = LayerNorm(x + Dropout(CrossAttention(x, encoder_sequence)))   # with an encoder
         x = LayerNorm(x + Dropout(FeedForward(x)))
 
-    Called without `encoder_sequence` (and built without one) the block has no cross-attention
-    and is a decoder-only (GPT-style) block.
+    Built without `encoder_sequence`, it has no cross-attention: a decoder-only (GPT) block.
 
-    Masking: position t never attends to positions after t. Padded decoder positions
-    (`decoder_padding_mask`, or the implicit mask of `decoder_sequence`) and padded encoder
-    positions (`encoder_padding_mask`, or the implicit mask of `encoder_sequence`) are never
-    attended to; explicit `(batch, query, key)` attention masks are combined with them.
-    With a decoder padding mask, padded decoder positions skip the feed-forward sublayer and
-    come out as zeros, as in `TransformerEncoderBlock`.
+    Masking: position t attends neither to later positions nor to padded decoder or encoder
+    positions (padding masks or implicit masks), and explicit `(batch, query, key)` attention
+    masks are combined with them. Padded decoder positions skip the feed-forward: zeros out.
 
-    Incremental decoding: pass `self_attention_cache` (from `init_cache`) and `cache_index`,
-    the position of the first token of `decoder_sequence`. The keys/values of the new tokens
-    are written into the cache and the updated cache is returned. Cross-attention keys/values
-    depend only on the encoder output: compute them once with
-    `compute_cross_attention_cache(encoder_sequence)` and pass `cross_attention_cache=`.
+    Incremental decoding: with `self_attention_cache` (from `init_cache`) and `cache_index`,
+    the new tokens' keys/values are written into the cache, which is returned updated; the
+    cross-attention keys/values are computed once, by `compute_cross_attention_cache`.
 
     Args:
         Same as `TransformerEncoderBlock`.
 
     Call arguments:
         decoder_sequence: `(batch, T, width)`.
-        encoder_sequence: `(batch, S, encoder_width)` or None (decoder-only).
-        decoder_padding_mask: `(batch, T)`, 1 for real tokens (not with a cache).
-        encoder_padding_mask: `(batch, S)`, 1 for real tokens.
-        decoder_attention_mask: `(batch, T, T)`, or `(batch, T, max_length)` with a cache.
-        encoder_attention_mask: `(batch, T, S)`.
-        self_attention_cache: `(batch, 2, max_length, kv_heads, head_dim)`.
-        cache_index: int or scalar tensor; required with `self_attention_cache`.
+        encoder_sequence: `(batch, S, encoder_width)`, or None (decoder-only).
+        decoder_padding_mask, encoder_padding_mask: `(batch, T)` (not with a cache) and
+            `(batch, S)`, 1 for real tokens.
+        decoder_attention_mask, encoder_attention_mask: `(batch, T, T)` (`(batch, T,
+            max_length)` with a cache) and `(batch, T, S)`.
+        self_attention_cache, cache_index: `(batch, 2, max_length, kv_heads, head_dim)` and
+            the position of the first token of `decoder_sequence` (int or scalar tensor).
         cross_attention_cache: `(batch, 2, S, kv_heads, head_dim)`.
-        return_attention_scores: bool. Also return a dict with the `"self_attention"` weights
-            `(batch, heads, T, T or max_length)` and, with an encoder, the `"cross_attention"`
-            weights `(batch, heads, T, S)`.
+        return_attention_scores: bool. Also return the weights, `{"self_attention": (batch,
+            heads, T, T or max_length), "cross_attention": (batch, heads, T, S)}`.
         training: bool.
 
     Returns:
-        `outputs`; `(outputs, scores)` with `return_attention_scores`; the updated
-        `self_attention_cache` is appended when a cache is given.
+        `outputs`, then the `scores` dict if asked for, then the updated cache if one is given.
 
     Example:
 
@@ -81,18 +73,16 @@ class TransformerDecoderBlock(TransformerBlockBase):
         self._check_inputs_shape("decoder_sequence", decoder_sequence_shape)
         shape = decoder_sequence_shape
         # Causal self attention block.
-        self.self_attention = self._build_attention("self_attention", shape, shape)
-        self.self_attention_norm = self._build_norm("self_attention_norm", shape)
-        self.self_attention_dropout = self._build_dropout("self_attention_dropout")
+        self.self_attention, self.self_attention_norm, self.self_attention_dropout = (
+            self._build_attention_sublayer("self_attention", shape, shape)
+        )
         # Cross attention block (encoder-decoder models only).
         self.has_cross_attention = encoder_sequence_shape is not None
         if self.has_cross_attention:
             self._check_inputs_shape("encoder_sequence", encoder_sequence_shape)
-            self.cross_attention = self._build_attention(
-                "cross_attention", shape, encoder_sequence_shape
+            self.cross_attention, self.cross_attention_norm, self.cross_attention_dropout = (
+                self._build_attention_sublayer("cross_attention", shape, encoder_sequence_shape)
             )
-            self.cross_attention_norm = self._build_norm("cross_attention_norm", shape)
-            self.cross_attention_dropout = self._build_dropout("cross_attention_dropout")
         # Feed-forward block.
         self._build_feed_forward(shape)
 
@@ -102,7 +92,7 @@ class TransformerDecoderBlock(TransformerBlockBase):
 
     def compute_cross_attention_cache(self, encoder_sequence):
         """Cross-attention keys/values of `encoder_sequence`, computed once per source."""
-        self._check_cross_attention(True)
+        _check_cross_attention(self, True)
         return self.cross_attention.compute_key_value(encoder_sequence)
 
     def call(
@@ -119,69 +109,44 @@ class TransformerDecoderBlock(TransformerBlockBase):
         return_attention_scores=False,
         training=None,
     ):
-        check.rank("decoder_sequence", decoder_sequence, 3)
-        use_cross = encoder_sequence is not None or cross_attention_cache is not None
-        self._check_cross_attention(use_cross)
         cached = self_attention_cache is not None
-        if cached and cache_index is None:
-            raise ValueError("`cache_index` is required when `self_attention_cache` is given.")
-        if cached and decoder_padding_mask is not None:
-            raise ValueError(
-                "`decoder_padding_mask` cannot be combined with `self_attention_cache`; pass "
-                "`decoder_attention_mask` of shape (batch, T, max_length) instead."
-            )
-        if not cached and decoder_padding_mask is None:
-            decoder_padding_mask = get_implicit_mask(decoder_sequence)
-        if encoder_padding_mask is None and encoder_sequence is not None:
-            encoder_padding_mask = get_implicit_mask(encoder_sequence)
+        use_cross = encoder_sequence is not None or cross_attention_cache is not None
+        _check_call(self, decoder_sequence, decoder_padding_mask, cached, cache_index, use_cross)
+        decoder_padding_mask, self_mask, cross_mask = _attention_masks(
+            decoder_sequence,
+            encoder_sequence if use_cross else None,
+            cross_attention_cache,
+            (decoder_padding_mask, encoder_padding_mask),
+            (decoder_attention_mask, encoder_attention_mask),
+            cached,
+        )
         scores = {}
-        # The masks were read above; hidden from the sublayers, they are given back afterwards
-        # (an encoder output feeds every decoder block of a stack).
+        # Masks hidden from the sublayers (read above), given back after (stacks share them).
         with hidden_implicit_masks(decoder_sequence, encoder_sequence):
-            # Causal self-attention sublayer (with the cache: the new tokens' keys and values
-            # are written at cache_index, and the queries attend to the cache).
+            # Causal self-attention sublayer (with a cache: written at cache_index, read whole).
             x = decoder_sequence
             y = self.self_attention_norm(x) if self.norm_first else x
             y = self.self_attention(
                 y,
                 y,
-                attention_mask=merge_padding_and_attention_mask(
-                    None if cached else x.shape[1],
-                    decoder_padding_mask,
-                    decoder_attention_mask,
-                    "decoder_padding_mask",
-                    "decoder_attention_mask",
-                ),
+                attention_mask=self_mask,
                 use_causal_mask=True,
                 return_attention_scores=return_attention_scores,
                 cache=self_attention_cache,
                 cache_index=cache_index,
                 training=training,
             )
-            y, scores["self_attention"], self_attention_cache = _unpack(
-                y, return_attention_scores, cached
-            )
+            y, scores["self_attention"], new_cache = _unpack(y, return_attention_scores, cached)
             x = self._add_and_norm(
                 x, y, self.self_attention_dropout, self.self_attention_norm, training
             )
             # Cross-attention sublayer.
             if use_cross:
                 y = self.cross_attention_norm(x) if self.norm_first else x
-                source_length = (
-                    encoder_sequence.shape[1]
-                    if encoder_sequence is not None
-                    else cross_attention_cache.shape[2]
-                )
                 y = self.cross_attention(
                     y,
                     encoder_sequence,
-                    attention_mask=merge_padding_and_attention_mask(
-                        source_length,
-                        encoder_padding_mask,
-                        encoder_attention_mask,
-                        "encoder_padding_mask",
-                        "encoder_attention_mask",
-                    ),
+                    attention_mask=cross_mask,
                     return_attention_scores=return_attention_scores,
                     key_value=cross_attention_cache,
                     training=training,
@@ -193,22 +158,9 @@ class TransformerDecoderBlock(TransformerBlockBase):
             # Feed-forward sublayer, each position alone (the padded ones skipped).
             sublayer = functools.partial(self._feed_forward_sublayer, training=training)
             x = fast.per_position(sublayer, (x,), decoder_padding_mask)
-        outputs = (x,)
-        outputs += ({k: v for k, v in scores.items() if v is not None},) * return_attention_scores
-        outputs += (self_attention_cache,) if cached else ()
+        scores = {k: v for k, v in scores.items() if v is not None}
+        outputs = (x,) + (scores,) * return_attention_scores + (new_cache,) * cached
         return outputs[0] if len(outputs) == 1 else outputs
-
-    def _check_cross_attention(self, use_cross):
-        if use_cross and not self.has_cross_attention:
-            raise ValueError(
-                "This decoder block was built without an encoder sequence, so it has no "
-                "cross-attention. Call it with `encoder_sequence` the first time to build one."
-            )
-        if not use_cross and self.has_cross_attention:
-            raise ValueError(
-                "This decoder block has cross-attention: pass `encoder_sequence` "
-                "(or `cross_attention_cache`)."
-            )
 
     def compute_output_shape(self, decoder_sequence_shape, encoder_sequence_shape=None):
         return tuple(decoder_sequence_shape)
@@ -219,3 +171,62 @@ def _unpack(outputs, with_scores, with_cache):
     if not isinstance(outputs, tuple):
         return outputs, None, None
     return outputs[0], outputs[1] if with_scores else None, outputs[-1] if with_cache else None
+
+
+def _check_call(block, decoder_sequence, decoder_padding_mask, cached, cache_index, use_cross):
+    check.rank("decoder_sequence", decoder_sequence, 3)
+    _check_cross_attention(block, use_cross)
+    if cached and cache_index is None:
+        raise ValueError("`cache_index` is required when `self_attention_cache` is given.")
+    if cached and decoder_padding_mask is not None:
+        raise ValueError(
+            "`decoder_padding_mask` cannot be combined with `self_attention_cache`; pass "
+            "`decoder_attention_mask` of shape (batch, T, max_length) instead."
+        )
+
+
+def _check_cross_attention(block, use_cross):
+    if use_cross and not block.has_cross_attention:
+        raise ValueError(
+            "This decoder block was built without an encoder sequence, so it has no "
+            "cross-attention. Call it with `encoder_sequence` the first time to build one."
+        )
+    if not use_cross and block.has_cross_attention:
+        raise ValueError(
+            "This decoder block has cross-attention: pass `encoder_sequence` "
+            "(or `cross_attention_cache`)."
+        )
+
+
+def _attention_masks(decoder_sequence, encoder_sequence, cross_cache, padding, attention, cached):
+    """The decoder's padding mask and the self- and cross-attention masks of one call.
+
+    `padding` and `attention` are the (decoder, encoder) padding and attention masks given;
+    missing padding masks are read from the sequences' implicit (Keras) masks.
+    """
+    decoder_padding_mask, encoder_padding_mask = padding
+    if not cached and decoder_padding_mask is None:
+        decoder_padding_mask = get_implicit_mask(decoder_sequence)
+    self_mask = merge_padding_and_attention_mask(
+        None if cached else decoder_sequence.shape[1],
+        decoder_padding_mask,
+        attention[0],
+        "decoder_padding_mask",
+        "decoder_attention_mask",
+    )
+    if encoder_sequence is None and cross_cache is None:
+        return decoder_padding_mask, self_mask, None
+    if encoder_sequence is not None:
+        source_length = encoder_sequence.shape[1]
+        if encoder_padding_mask is None:
+            encoder_padding_mask = get_implicit_mask(encoder_sequence)
+    else:
+        source_length = cross_cache.shape[2]  # (batch, 2, S, kv_heads, head_dim)
+    cross_mask = merge_padding_and_attention_mask(
+        source_length,
+        encoder_padding_mask,
+        attention[1],
+        "encoder_padding_mask",
+        "encoder_attention_mask",
+    )
+    return decoder_padding_mask, self_mask, cross_mask

@@ -80,9 +80,9 @@ class TransformerEncoderBlock(TransformerBlockBase):
     def build(self, inputs_shape):
         self._check_inputs_shape("inputs", inputs_shape)
         # Self attention block.
-        self.self_attention = self._build_attention("self_attention", inputs_shape, inputs_shape)
-        self.self_attention_norm = self._build_norm("self_attention_norm", inputs_shape)
-        self.self_attention_dropout = self._build_dropout("self_attention_dropout")
+        self.self_attention, self.self_attention_norm, self.self_attention_dropout = (
+            self._build_attention_sublayer("self_attention", inputs_shape, inputs_shape)
+        )
         # Feed-forward block.
         self._build_feed_forward(inputs_shape)
 

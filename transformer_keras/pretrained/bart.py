@@ -163,25 +163,7 @@ class Bart(Architecture):
             self.embedding_weights(weights, stack, embedding)
             for i in range(config[f"{stack}_layers"]):
                 block = model.get_layer(block_name(stack, i))
-                prefix = f"{stack}.layers.{i}"
-                weights.attention(
-                    f"{prefix}.self_attn",
-                    block.self_attention,
-                    names=("q_proj", "k_proj", "v_proj", "out_proj"),
-                )
-                weights.layer_norm(f"{prefix}.self_attn_layer_norm", block.self_attention_norm)
-                if stack == "decoder":
-                    weights.attention(
-                        f"{prefix}.encoder_attn",
-                        block.cross_attention,
-                        names=("q_proj", "k_proj", "v_proj", "out_proj"),
-                    )
-                    weights.layer_norm(
-                        f"{prefix}.encoder_attn_layer_norm", block.cross_attention_norm
-                    )
-                weights.dense(f"{prefix}.fc1", block.feed_forward.intermediate_dense)
-                weights.dense(f"{prefix}.fc2", block.feed_forward.output_dense)
-                weights.layer_norm(f"{prefix}.final_layer_norm", block.feed_forward_norm)
+                _block_weights(weights, f"{stack}.layers.{i}", block, stack == "decoder")
         # A buffer of the reference (never trained there); a checkpoint of the bare model
         # (BartModel) has none, which means zeros.
         weights.add(
@@ -199,6 +181,19 @@ class Bart(Architecture):
             f"{stack}.embed_positions.weight", embedding.position_embedding.position_embeddings
         )
         weights.layer_norm(f"{stack}.layernorm_embedding", embedding.embedding_norm)
+
+
+def _block_weights(weights, prefix, block, cross_attention):
+    """The reference's tensors of one encoder or decoder layer (`{prefix}.self_attn...`)."""
+    projections = ("q_proj", "k_proj", "v_proj", "out_proj")
+    weights.attention(f"{prefix}.self_attn", block.self_attention, names=projections)
+    weights.layer_norm(f"{prefix}.self_attn_layer_norm", block.self_attention_norm)
+    if cross_attention:
+        weights.attention(f"{prefix}.encoder_attn", block.cross_attention, names=projections)
+        weights.layer_norm(f"{prefix}.encoder_attn_layer_norm", block.cross_attention_norm)
+    weights.dense(f"{prefix}.fc1", block.feed_forward.intermediate_dense)
+    weights.dense(f"{prefix}.fc2", block.feed_forward.output_dense)
+    weights.layer_norm(f"{prefix}.final_layer_norm", block.feed_forward_norm)
 
 
 class Marian(Bart):
