@@ -6,12 +6,13 @@ tokenizer traced into any `tf.function` exports in a SavedModel with nothing to 
 """
 
 import json
-import numbers
 import os
 import re
 
 import numpy as np
 import tensorflow as tf
+
+from transformer_keras import _validation as check
 
 # Unicode White_Space, the characters `\s` matches in Hugging Face's regular expressions (RE2's
 # `\s` is ASCII only). The Cc ones (\t-\r, U+0085) are listed by code point.
@@ -31,20 +32,19 @@ MARK = b"\xfe"
 # --------------------------------------------------------------------------------------------
 
 
-def is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+def check_bool(name, value, allow_none=False):
+    """`_validation.boolean`, which also takes a NumPy bool (and gives a Python bool), and
+    None when allowed."""
+    if value is None and allow_none:
+        return None
+    return check.boolean(name, bool(value) if isinstance(value, np.bool_) else value)
 
 
-def check_positive_int(name, value, minimum=1):
-    if not is_int(value) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
-    return int(value)
-
-
-def check_bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
-    return bool(value)
+def check_string(name, value):
+    """A non-empty string, or a ValueError naming `name` (`_validation` has no such check)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"`{name}` must be a non-empty string. Received: {name}={value!r}")
+    return value
 
 
 def read_text(name, path):
@@ -68,20 +68,7 @@ def is_path(value):
 
 def check_token_list(name, tokens):
     """A list of distinct strings, or a ValueError naming `name` and what is wrong."""
-    if isinstance(tokens, (str, bytes)) or not hasattr(tokens, "__iter__"):
-        raise ValueError(f"`{name}` must be a list of strings. Received: {name}={tokens!r}")
-    result = []
-    for index, token in enumerate(tokens):
-        if isinstance(token, bytes):
-            token = token.decode("utf-8")
-        if not isinstance(token, str):
-            raise ValueError(
-                f"`{name}` must hold strings only; item {index} is {token!r} "
-                f"of type {type(token).__name__}."
-            )
-        result.append(token)
-    if not result:
-        raise ValueError(f"`{name}` must not be empty. Received: {name}={tokens!r}")
+    result = check.strings(name, tokens)
     seen = {}
     for index, token in enumerate(result):
         if token in seen:
@@ -155,7 +142,7 @@ def to_ragged_ids(name, ids):
             )
         ragged = tf.RaggedTensor.from_tensor(dense)
     elif isinstance(ids, (list, tuple)):
-        if all(is_int(i) for i in ids):
+        if all(check.is_int(i) for i in ids):
             return tf.ragged.constant([list(ids)], dtype=tf.int32, ragged_rank=1), True
         try:
             ragged = tf.ragged.constant([list(row) for row in ids], dtype=tf.int32, ragged_rank=1)

@@ -4,7 +4,8 @@ import collections
 
 import tensorflow as tf
 
-from transformer_keras.tokenizers.byte_pair_tokenizer import BytePairTokenizer, byte_to_unicode
+from transformer_keras.tokenizers import _utils
+from transformer_keras.tokenizers._byte_pair_ops import byte_to_unicode, pre_tokenize
 
 END_OF_TEXT = "<|endoftext|>"
 
@@ -49,12 +50,9 @@ def train_byte_pair(texts, vocabulary_size, special_tokens=(END_OF_TEXT,), add_p
             f"tokens). Received: vocabulary_size={vocabulary_size}"
         )
     symbols = byte_to_unicode()  # byte value -> symbol
-    base = BytePairTokenizer(
-        {symbol: i for i, symbol in enumerate(symbols)}, [], add_prefix_space=add_prefix_space
-    )
-    if add_prefix_space:
+    if _utils.check_bool("add_prefix_space", add_prefix_space):
         texts = [text if text.startswith(" ") else " " + text for text in texts]
-    words = base._pre_tokenize(tf.constant(texts or [""], tf.string))
+    words = pre_tokenize(tf.constant(texts or [""], tf.string))
     to_unicode = byte_to_unicode()
     counts = collections.Counter()
     for word in words.flat_values.numpy():

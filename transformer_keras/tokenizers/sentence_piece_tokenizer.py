@@ -1,92 +1,91 @@
-"""SentencePiece (Marian's, or one trained here) as TensorFlow ops: strings in, ids out."""
+"""SentencePiece (Marian's, or one trained here) as a Keras layer: strings in, ids out.
+
+The layer checks and stores its model (a serialized `ModelProto`), the optional vocabulary
+that maps the model's pieces to ids (Marian's `vocab.json`) and the detokenizing model; the
+reading of the model is in `_sentence_piece_proto`, the ops in `_sentence_piece_ops`.
+"""
 
 import base64
-import os
 
 import keras
-import numpy as np
-import tensorflow as tf
 
-from transformer_keras.tokenizers import _utils
+from transformer_keras import _validation as check
+from transformer_keras.tokenizers import _sentence_piece_ops, _utils
+from transformer_keras.tokenizers._sentence_piece_proto import (
+    BYTE,
+    CONTROL,
+    NORMAL,
+    UNKNOWN,
+    UNUSED,
+    USER_DEFINED,
+    read_pieces,
+    read_proto,
+)
+from transformer_keras.tokenizers._tokenizer_layer import TokenizerLayer
 
-# SentencePiece's piece types (`ModelProto.SentencePiece.Type`).
-NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
+__all__ = [
+    "BYTE",
+    "CONTROL",
+    "NORMAL",
+    "UNKNOWN",
+    "UNUSED",
+    "USER_DEFINED",
+    "SentencePieceTokenizer",
+    "read_pieces",
+]
+
 DEFAULT_SPECIAL_TOKENS = ("</s>", "<unk>", "<pad>")
 
 
-def _varint(data, position):
-    value, shift = 0, 0
-    while True:
-        byte = data[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, position
-        shift += 7
-
-
-def _fields(data):
-    """The `(field number, wire type, value)` of a serialized protocol buffer message."""
-    position = 0
-    while position < len(data):
-        key, position = _varint(data, position)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, position = _varint(data, position)
-        elif wire == 1:
-            value, position = data[position : position + 8], position + 8
-        elif wire == 2:
-            length, position = _varint(data, position)
-            value, position = data[position : position + length], position + length
-        elif wire == 5:
-            value, position = data[position : position + 4], position + 4
-        else:
-            raise ValueError(f"unsupported protocol buffer wire type {wire}")
-        if position > len(data):
-            raise ValueError("truncated protocol buffer")
-        yield number, wire, value
-
-
-def read_pieces(proto):
-    """The `(piece, type)` of each id of a SentencePiece model (a serialized `ModelProto`).
-
-    Reads the model's repeated field 1 (`pieces`: `piece` = 1, `type` = 3, NORMAL by
-    default) without the `sentencepiece` package.
-    """
-    try:
-        pieces = []
-        for number, wire, value in _fields(proto):
-            if number == 1 and wire == 2:
-                piece, kind = "", NORMAL
-                for field, field_wire, field_value in _fields(value):
-                    if field == 1 and field_wire == 2:
-                        piece = field_value.decode("utf-8")
-                    elif field == 3 and field_wire == 0:
-                        kind = field_value
-                pieces.append((piece, kind))
-    except (ValueError, IndexError, UnicodeDecodeError) as error:
-        raise ValueError(f"`proto` is not a SentencePiece model: {error}.") from None
-    if not pieces:
-        raise ValueError("`proto` is not a SentencePiece model: it has no pieces.")
-    return pieces
-
-
-def _read_proto(name, proto):
-    if _utils.is_path(proto):
-        if not os.path.isfile(proto):
-            raise ValueError(f"`{name}` is not a file: no such file {os.fspath(proto)!r}.")
-        with open(proto, "rb") as file:
-            return file.read()
-    if not isinstance(proto, (bytes, bytearray)):
+def _check_vocabulary(vocabulary):
+    """None, or the dict from piece to id of `vocabulary` (a dict or a `vocab.json` path)."""
+    if _utils.is_path(vocabulary):
+        vocabulary = _utils.read_json("vocabulary", vocabulary)
+    if vocabulary is None:
+        return None
+    if not isinstance(vocabulary, dict) or not vocabulary:
         raise ValueError(
-            f"`{name}` must be a serialized SentencePiece model (bytes) or the path of one. "
-            f"Received: {name}={proto!r}"
+            "`vocabulary` must be None or a non-empty dict from piece to id (or the "
+            f"path of a vocab.json). Received: vocabulary={vocabulary!r:.80}"
         )
-    return bytes(proto)
+    token_to_id = {}
+    for token, index in vocabulary.items():
+        if not isinstance(token, str) or not check.is_int(index) or index < 0:
+            raise ValueError(
+                "`vocabulary` must map strings to non-negative integer ids. "
+                f"Received the entry {token!r}: {index!r}"
+            )
+        token_to_id[token] = int(index)
+    return token_to_id
+
+
+def _check_unknown_token(unknown_token, vocabulary, pieces, token_to_id):
+    """`unknown_token`, in `token_to_id`; for None, `"<unk>"` with a `vocabulary`, the
+    model's unknown piece without."""
+    if unknown_token is None:
+        model_unknown = next((p for p, kind in pieces if kind == UNKNOWN), "<unk>")
+        unknown_token = "<unk>" if vocabulary is not None else model_unknown
+    if unknown_token not in token_to_id:
+        raise ValueError(
+            f"`unknown_token` must be in the vocabulary. Received: unknown_token={unknown_token!r}"
+        )
+    return unknown_token
+
+
+def _first_keys(pairs):
+    """A dict from each key of `(key, value)` pairs to the value it comes with first."""
+    result = {}
+    for key, value in pairs:
+        result.setdefault(key, value)
+    return result
+
+
+def _encode_proto(proto):
+    return None if proto is None else base64.b64encode(proto).decode("ascii")
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
-class SentencePieceTokenizer(keras.layers.Layer):
+class SentencePieceTokenizer(TokenizerLayer):
     """A SentencePiece model inside the TensorFlow graph: strings in, token ids out.
 
     SentencePiece (Kudo and Richardson, 2018) normalizes a text (Marian's and the ones
@@ -161,229 +160,64 @@ class SentencePieceTokenizer(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        proto = _read_proto("proto", proto)
+        proto = read_proto("proto", proto)
         pieces = read_pieces(proto)
         if detokenizer_proto is not None:
-            detokenizer_proto = _read_proto("detokenizer_proto", detokenizer_proto)
-            detokenizer_pieces = read_pieces(detokenizer_proto)
-        else:
-            detokenizer_pieces = pieces
-        if _utils.is_path(vocabulary):
-            vocabulary = _utils.read_json("vocabulary", vocabulary)
-        if vocabulary is None:
-            token_to_id = {}
-            for index, (piece, _) in enumerate(pieces):
-                token_to_id.setdefault(piece, index)
-        else:
-            if not isinstance(vocabulary, dict) or not vocabulary:
-                raise ValueError(
-                    "`vocabulary` must be None or a non-empty dict from piece to id (or the "
-                    f"path of a vocab.json). Received: vocabulary={vocabulary!r:.80}"
-                )
-            token_to_id = {}
-            for token, index in vocabulary.items():
-                if not isinstance(token, str) or not _utils.is_int(index) or index < 0:
-                    raise ValueError(
-                        "`vocabulary` must map strings to non-negative integer ids. "
-                        f"Received the entry {token!r}: {index!r}"
-                    )
-                token_to_id[token] = int(index)
-        if unknown_token is None:
-            unknown_token = (
-                "<unk>"
-                if vocabulary is not None
-                else next((p for p, kind in pieces if kind == UNKNOWN), "<unk>")
-            )
-        if unknown_token not in token_to_id:
-            raise ValueError(
-                "`unknown_token` must be in the vocabulary. "
-                f"Received: unknown_token={unknown_token!r}"
-            )
-        language_codes = _utils.check_bool("language_codes", language_codes)
-        if special_tokens is None:
-            special_tokens = (
-                [t for t in DEFAULT_SPECIAL_TOKENS if t in token_to_id] if vocabulary else []
-            )
+            detokenizer_proto = read_proto("detokenizer_proto", detokenizer_proto)
+        detokenizer_pieces = pieces if detokenizer_proto is None else read_pieces(detokenizer_proto)
+        vocabulary = _check_vocabulary(vocabulary)
+        token_to_id = vocabulary or _first_keys((p, i) for i, (p, _) in enumerate(pieces))
+        unknown_token = _check_unknown_token(unknown_token, vocabulary, pieces, token_to_id)
+        if special_tokens is None:  # Marian's, with a vocabulary
+            special_tokens = [t for t in DEFAULT_SPECIAL_TOKENS if t in (vocabulary or {})]
         self.proto = proto
-        self.vocabulary = None if vocabulary is None else token_to_id
+        self.vocabulary = vocabulary
         self.detokenizer_proto = detokenizer_proto
         self.unknown_token = unknown_token
-        self.language_codes = language_codes
+        self.language_codes = _utils.check_bool("language_codes", language_codes)
         self.special_tokens = _utils.check_special_tokens(
             "special_tokens", special_tokens, token_to_id
         )
-        self._token_to_id = token_to_id
-        id_to_token = {}
-        for token, index in token_to_id.items():
-            id_to_token.setdefault(index, token)
-        self._id_to_token = id_to_token
-        self._vocabulary_size = max(id_to_token) + 1
-        self._splitter = _utils.SpecialTokenSplitter(self.special_tokens, token_to_id)
         unknown_id = token_to_id[unknown_token]
-        special = {token_to_id[t["content"]] for t in self.special_tokens}
         if vocabulary is None:  # the model's unknown and control pieces are special
-            special |= {i for i, (_, kind) in enumerate(pieces) if kind in (UNKNOWN, CONTROL)}
+            extra = [i for i, (_, kind) in enumerate(pieces) if kind in (UNKNOWN, CONTROL)]
             self._piece_ids = None
         else:
-            special.add(unknown_id)
-            # Model piece id -> vocabulary id (the unknown id for pieces it lacks).
-            self._piece_ids = np.array(
-                [token_to_id.get(piece, unknown_id) for piece, _ in pieces], np.int32
-            )
-        self._special_ids = sorted(special)
-        # Vocabulary id -> id of the same piece in the detokenizing model (its unknown id if
-        # it has none).
-        detokenizer_ids = {}
-        for index, (piece, _) in enumerate(detokenizer_pieces):
-            detokenizer_ids.setdefault(piece, index)
-        detokenizer_unknown = next(
-            (i for i, (_, kind) in enumerate(detokenizer_pieces) if kind == UNKNOWN), 0
+            extra = [unknown_id]
+            self._piece_ids = _sentence_piece_ops.piece_id_map(pieces, token_to_id, unknown_id)
+        id_to_token = _first_keys((i, t) for t, i in token_to_id.items())
+        self._set_vocabulary(token_to_id, id_to_token, extra_special_ids=extra)
+        self._detokenizer_ids = _sentence_piece_ops.detokenizer_id_map(
+            detokenizer_pieces, id_to_token, self._vocabulary_size
         )
-        self._detokenizer_ids = np.array(
-            [
-                detokenizer_ids.get(id_to_token.get(i, ""), detokenizer_unknown)
-                for i in range(self._vocabulary_size)
-            ],
-            np.int32,
-        )
-        if language_codes:
+        if self.language_codes:
             self._codes = _utils.StringTable(token_to_id.keys(), token_to_id.values())
         # With a vocabulary, detokenize joins the pieces, unless the detokenizing model has byte
         # pieces ("<0xE3>"), which only SentencePiece decodes.
         self._pieces_decode = vocabulary is not None and all(
             kind != BYTE for _, kind in detokenizer_pieces
         )
-        self._build_models()
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
-        self.built = True
-
-    def _build_models(self):
-        import tensorflow_text as tf_text
-
-        try:
-            self._model = tf_text.FastSentencepieceTokenizer(self.proto)
-            self._detokenizer = (
-                self._model
-                if self.detokenizer_proto is None
-                else tf_text.FastSentencepieceTokenizer(self.detokenizer_proto)
-            )
-        except Exception as error:  # the converter's own errors are of many kinds
-            raise ValueError(
-                f"tensorflow-text could not read the SentencePiece model: {error}"
-            ) from None
-
-    # ---------------------------------------------------------------------------- vocabulary
-
-    def vocabulary_size(self):
-        """Number of token ids (the largest id + 1)."""
-        return self._vocabulary_size
-
-    def get_vocabulary(self):
-        """The token of each id, a list of strings (`""` for an id without a token)."""
-        return _utils.id_table(self._vocabulary_size, self._id_to_token)
-
-    def token_to_id(self, token):
-        """The id of `token`; a ValueError if it is not in the vocabulary."""
-        if token not in self._token_to_id:
-            raise ValueError(f"{token!r} is not in the vocabulary. Received: token={token!r}")
-        return self._token_to_id[token]
-
-    def id_to_token(self, id):
-        """The token of `id`; a ValueError if no token has it."""
-        if not _utils.is_int(id) or id not in self._id_to_token:
-            raise ValueError(f"No token has the id {id!r}. Received: id={id!r}")
-        return self._id_to_token[id]
-
-    @property
-    def special_token_ids(self):
-        """Ids of the special tokens (with the unknown and control pieces), sorted."""
-        return list(self._special_ids)
-
-    # ---------------------------------------------------------------------------- tokenize
-
-    def _encode(self, texts):
-        """Ids `(n, None)` of texts `(n,)` by the model, mapped to the vocabulary's ids."""
-        ids = self._model.tokenize(texts)
-        if self._piece_ids is not None:
-            ids = tf.gather(tf.constant(self._piece_ids), ids)
-        return tf.cast(ids, tf.int32).with_row_splits_dtype(tf.int64)
+        self._model, self._detokenizer = _sentence_piece_ops.load_models(proto, detokenizer_proto)
 
     def _tokenize_text(self, texts):
         if not self.language_codes:
-            return self._encode(texts)
-        # Marian: a text that starts with ">>" and has a "<<" begins with a language code,
-        # up to the first "<<".
-        has_code = tf.strings.regex_full_match(texts, r">>(?s:.*?)<<(?s:.*)")
-        code = tf.strings.regex_replace(texts, r"^(>>(?s:.*?)<<)(?s:.*)$", r"\1")
-        code_length = tf.where(has_code, tf.strings.length(code), 0)
-        rest = tf.strings.substr(texts, code_length, tf.strings.length(texts) - code_length)
-        code_ids = self._codes.lookup(code, default=self._token_to_id[self.unknown_token])
-        code_ids = tf.ragged.boolean_mask(
-            tf.RaggedTensor.from_tensor(code_ids[:, tf.newaxis]), has_code[:, tf.newaxis]
+            return _sentence_piece_ops.encode(self._model, texts, self._piece_ids)
+        unknown_id = self._token_to_id[self.unknown_token]
+        return _sentence_piece_ops.encode_with_language_codes(
+            self._model, texts, self._piece_ids, self._codes, unknown_id
         )
-        return tf.concat([code_ids, self._encode(rest)], axis=1)
 
-    def tokenize(self, inputs):
-        """Token ids of `inputs` (see the class docstring); the same as calling the layer."""
-        texts, unbatched = _utils.to_string_tensor("inputs", inputs)
-        ids = _utils.call_traced(self, "_tokenize_batch", texts, _utils.TEXTS_SPEC)
-        return _utils.finish(ids, unbatched)
-
-    def _tokenize_batch(self, texts):
-        pieces, special_ids = self._splitter.split(texts)
-        return _utils.pieces_to_ids(pieces, special_ids, self._tokenize_text)
-
-    def call(self, inputs):
-        return self.tokenize(inputs)
-
-    def compute_output_spec(self, inputs):
-        return keras.KerasTensor((inputs.shape[0], None), dtype="int32", ragged=True)
-
-    # ---------------------------------------------------------------------------- detokenize
-
-    def detokenize(self, ids):
-        """Texts of token ids, as Hugging Face's `decode(ids, skip_special_tokens=True)`.
-
-        Args:
-            ids: int ids, ragged or dense `(batch, length)` (padding is a special token and is
-                dropped), or one sequence `(length,)`.
-
-        Returns:
-            A string tensor `(batch,)`, or a scalar string for one sequence.
-        """
-        ids, unbatched = _utils.to_ragged_ids("ids", ids)
-        ids = ids.with_row_splits_dtype(tf.int64)
-        texts = _utils.call_traced(self, "_detokenize_batch", ids, _utils.IDS_SPEC)
-        return texts[0] if unbatched else texts
-
-    def _detokenize_batch(self, ids):
-        ids = tf.ragged.boolean_mask(
-            ids, _utils.kept_ids(ids, self._vocabulary_size, self._special_ids)
-        )
-        if self._pieces_decode:
-            # Marian: the pieces' text, "▁" read as a space (SentencePiece's decoding of
-            # pieces without byte fallback; a token the model lacks keeps its text).
-            tokens = tf.gather(tf.constant(self.get_vocabulary(), tf.string), ids)
-            texts = tf.strings.reduce_join(tokens, axis=-1)
-        else:
-            model_ids = tf.gather(tf.constant(self._detokenizer_ids), ids)
-            texts = self._detokenizer.detokenize(model_ids)
-        texts = tf.strings.regex_replace(texts, "\u2581", " ")
-        # Python's `str.strip()`, as Hugging Face's Marian decoding.
-        space = _utils.WHITESPACE + r"\x1c-\x1f"
-        texts = tf.strings.regex_replace(texts, f"^[{space}]+|[{space}]+$", "")
-        return texts
+    def _detokenize_ids(self, ids):
+        vocabulary = self.get_vocabulary() if self._pieces_decode else None
+        return _sentence_piece_ops.decode(ids, self._detokenizer, self._detokenizer_ids, vocabulary)
 
     def get_config(self):
         config = super().get_config()
         config.update(
             {
-                "proto": base64.b64encode(self.proto).decode("ascii"),
+                "proto": _encode_proto(self.proto),
                 "vocabulary": None if self.vocabulary is None else dict(self.vocabulary),
-                "detokenizer_proto": None
-                if self.detokenizer_proto is None
-                else base64.b64encode(self.detokenizer_proto).decode("ascii"),
+                "detokenizer_proto": _encode_proto(self.detokenizer_proto),
                 "unknown_token": self.unknown_token,
                 "language_codes": self.language_codes,
                 "special_tokens": _utils.special_tokens_config(self.special_tokens),

@@ -3,24 +3,18 @@
 import keras
 import tensorflow as tf
 
+from transformer_keras import _validation as check
 from transformer_keras.tokenizers import _utils
 
 
 def _check_ids(name, ids):
+    """A list of non-negative int ids, or a ValueError naming `name`."""
     if isinstance(ids, (str, bytes)) or not hasattr(ids, "__iter__"):
         raise ValueError(f"`{name}` must be a list of token ids. Received: {name}={ids!r}")
     ids = list(ids)
-    if not all(_utils.is_int(i) and i >= 0 for i in ids):
+    if not all(check.is_int(i) and i >= 0 for i in ids):
         raise ValueError(f"`{name}` must hold non-negative integer ids. Received: {name}={ids!r}")
     return [int(i) for i in ids]
-
-
-def _check_key(name, key, optional=False):
-    if key is None and optional:
-        return None
-    if not isinstance(key, str) or not key:
-        raise ValueError(f"`{name}` must be a non-empty string. Received: {name}={key!r}")
-    return key
 
 
 def longest_first(first_lengths, second_lengths, budget):
@@ -59,6 +53,79 @@ def _keep_first(ids, lengths):
     )
     keep = position < tf.repeat(lengths, ids.row_lengths())
     return tf.ragged.boolean_mask(ids, ids.with_flat_values(keep))
+
+
+def _check_keys(token_ids_key, padding_mask_key, segment_ids_key):
+    """Checks that the names of the outputs are distinct non-empty strings (but
+    `segment_ids_key` may be None)."""
+    keys = [
+        _utils.check_string("token_ids_key", token_ids_key),
+        _utils.check_string("padding_mask_key", padding_mask_key),
+    ]
+    if segment_ids_key is not None:
+        keys.append(_utils.check_string("segment_ids_key", segment_ids_key))
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"The output keys must differ. Received: {keys}")
+
+
+def _ragged_ids(name, ids):
+    ids, _ = _utils.to_ragged_ids(name, ids)
+    return ids.with_row_splits_dtype(tf.int64)
+
+
+def _constant_rows(ids, batch):
+    """The ids `ids` as each of `batch` ragged rows."""
+    row = tf.constant(ids, tf.int32, shape=(len(ids),))
+    return tf.RaggedTensor.from_tensor(tf.tile(row[tf.newaxis], [batch, 1]))
+
+
+def pack_parts(first, second, start_ids, end_ids, pair_start_ids, budget):
+    """The parts of the packed rows, truncated to `budget` ids of `first` and `second`.
+
+    Args:
+        first: int32 ragged ids `(batch, None)`.
+        second: None, or int32 ragged ids `(batch, None)`.
+        start_ids: list of ints. Before `first`.
+        end_ids: list of ints. After each sequence.
+        pair_start_ids: list of ints. Before `second`.
+        budget: int. The room for the ids of the sequences.
+
+    Returns:
+        `(parts, segments)`: the ragged `(batch, None)` parts of each row, in order, and the
+        segment id of each part.
+    """
+    batch = first.nrows()
+    if second is None:
+        first = _keep_first(first, tf.minimum(first.row_lengths(), budget))
+        parts = [_constant_rows(start_ids, batch), first, _constant_rows(end_ids, batch)]
+        return parts, [0, 0, 0]
+    tf.debugging.assert_equal(
+        first.nrows(), second.nrows(), "`first` and `second` must have the same batch size."
+    )
+    kept_first, kept_second = longest_first(first.row_lengths(), second.row_lengths(), budget)
+    first, second = _keep_first(first, kept_first), _keep_first(second, kept_second)
+    parts = [
+        _constant_rows(start_ids, batch),
+        first,
+        _constant_rows(end_ids, batch),
+        _constant_rows(pair_start_ids, batch),
+        second,
+        _constant_rows(end_ids, batch),
+    ]
+    return parts, [0, 0, 0, 1, 1, 1]
+
+
+def segment_ids(parts, segments, sequence_length):
+    """int32 segment ids `(batch, sequence_length)` of the parts of `pack_parts`, 0 on the
+    padding."""
+    rows = tf.concat(
+        [
+            part.with_flat_values(tf.fill(tf.shape(part.flat_values), segment))
+            for part, segment in zip(parts, segments)
+        ],
+        axis=1,
+    )
+    return rows.to_tensor(0, shape=[None, sequence_length])
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
@@ -131,21 +198,15 @@ class SequencePacker(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.sequence_length = _utils.check_positive_int("sequence_length", sequence_length)
+        self.sequence_length = check.positive_int("sequence_length", sequence_length)
         self.start_ids = _check_ids("start_ids", start_ids)
         self.end_ids = _check_ids("end_ids", end_ids)
         self.pair_start_ids = _check_ids("pair_start_ids", pair_start_ids)
-        if not _utils.is_int(padding_id) or padding_id < 0:
-            raise ValueError(
-                f"`padding_id` must be a non-negative integer. Received: padding_id={padding_id!r}"
-            )
-        self.padding_id = int(padding_id)
-        self.token_ids_key = _check_key("token_ids_key", token_ids_key)
-        self.padding_mask_key = _check_key("padding_mask_key", padding_mask_key)
-        self.segment_ids_key = _check_key("segment_ids_key", segment_ids_key, optional=True)
-        keys = [k for k in (token_ids_key, padding_mask_key, segment_ids_key) if k is not None]
-        if len(set(keys)) != len(keys):
-            raise ValueError(f"The output keys must differ. Received: {keys}")
+        self.padding_id = check.non_negative_int("padding_id", padding_id)
+        _check_keys(token_ids_key, padding_mask_key, segment_ids_key)
+        self.token_ids_key = token_ids_key
+        self.padding_mask_key = padding_mask_key
+        self.segment_ids_key = segment_ids_key
         if self._budget(pair=False) < 0:
             raise ValueError(
                 f"`sequence_length` ({sequence_length}) is shorter than the special tokens "
@@ -156,49 +217,25 @@ class SequencePacker(keras.layers.Layer):
         self.built = True
 
     def _budget(self, pair):
+        """The room for the ids of the sequence(s), between the special tokens."""
         specials = len(self.start_ids) + len(self.end_ids)
         if pair:
             specials += len(self.pair_start_ids) + len(self.end_ids)
         return self.sequence_length - specials
 
     def call(self, first, second=None):
-        first, _ = _utils.to_ragged_ids("first", first)
-        first = first.with_row_splits_dtype(tf.int64)
-        batch = first.nrows()
-
-        def constant_rows(ids):
-            row = tf.constant(ids, tf.int32, shape=(len(ids),))
-            return tf.RaggedTensor.from_tensor(tf.tile(row[tf.newaxis], [batch, 1]))
-
-        if second is None:
-            first = _keep_first(first, tf.minimum(first.row_lengths(), self._budget(False)))
-            parts = [constant_rows(self.start_ids), first, constant_rows(self.end_ids)]
-            segments = [0, 0, 0]
-        else:
-            second, _ = _utils.to_ragged_ids("second", second)
-            second = second.with_row_splits_dtype(tf.int64)
-            budget = self._budget(pair=True)
+        first = _ragged_ids("first", first)
+        budget = self._budget(pair=second is not None)
+        if second is not None:
+            second = _ragged_ids("second", second)
             if budget < 0:
                 raise ValueError(
                     f"`sequence_length` ({self.sequence_length}) is shorter than the special "
                     f"tokens around two sequences ({self.sequence_length - budget})."
                 )
-            tf.debugging.assert_equal(
-                first.nrows(), second.nrows(), "`first` and `second` must have the same batch size."
-            )
-            kept_first, kept_second = longest_first(
-                first.row_lengths(), second.row_lengths(), budget
-            )
-            first, second = _keep_first(first, kept_first), _keep_first(second, kept_second)
-            parts = [
-                constant_rows(self.start_ids),
-                first,
-                constant_rows(self.end_ids),
-                constant_rows(self.pair_start_ids),
-                second,
-                constant_rows(self.end_ids),
-            ]
-            segments = [0, 0, 0, 1, 1, 1]
+        parts, segments = pack_parts(
+            first, second, self.start_ids, self.end_ids, self.pair_start_ids, budget
+        )
         ids = tf.concat(parts, axis=1)
         shape = [None, self.sequence_length]
         outputs = {
@@ -206,14 +243,7 @@ class SequencePacker(keras.layers.Layer):
             self.padding_mask_key: tf.ones_like(ids, tf.bool).to_tensor(False, shape=shape),
         }
         if self.segment_ids_key is not None:
-            rows = tf.concat(
-                [
-                    part.with_flat_values(tf.fill(tf.shape(part.flat_values), segment))
-                    for part, segment in zip(parts, segments)
-                ],
-                axis=1,
-            )
-            outputs[self.segment_ids_key] = rows.to_tensor(0, shape=shape)
+            outputs[self.segment_ids_key] = segment_ids(parts, segments, self.sequence_length)
         return outputs
 
     def compute_output_spec(self, first, second=None):

@@ -5,7 +5,8 @@ import io
 
 import tensorflow as tf
 
-from transformer_keras.tokenizers import _utils, word_piece_tokenizer
+from transformer_keras import _validation as check
+from transformer_keras.tokenizers import _utils, _word_piece_ops
 
 WORDPIECE_RESERVED_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 SENTENCEPIECE_MODEL_TYPES = ("unigram", "bpe")
@@ -29,10 +30,10 @@ def word_counts(texts, lowercase=True, strip_accents=None, tokenize_chinese_char
     counts = collections.Counter()
     for start in range(0, len(texts), 4096):
         batch = tf.constant(texts[start : start + 4096], tf.string)
-        normalized = word_piece_tokenizer.normalize(
+        normalized = _word_piece_ops.normalize(
             batch, lowercase, strip_accents, tokenize_chinese_chars
         )
-        words = word_piece_tokenizer.pre_tokenize(normalized).flat_values.numpy()
+        words = _word_piece_ops.pre_tokenize(normalized).flat_values.numpy()
         counts.update(word.decode("utf-8") for word in words)
     return counts
 
@@ -87,15 +88,11 @@ def train_wordpiece(
 
     texts = _check_texts(texts)
     reserved = _utils.check_token_list("reserved_tokens", reserved_tokens)
-    vocabulary_size = _utils.check_positive_int(
+    vocabulary_size = check.positive_int(
         "vocabulary_size", vocabulary_size, minimum=len(reserved) + 1
     )
-    _utils.check_positive_int("max_unique_chars", max_unique_chars)
-    if not isinstance(suffix_indicator, str) or not suffix_indicator:
-        raise ValueError(
-            "`suffix_indicator` must be a non-empty string. "
-            f"Received: suffix_indicator={suffix_indicator!r}"
-        )
+    check.positive_int("max_unique_chars", max_unique_chars)
+    _utils.check_string("suffix_indicator", suffix_indicator)
     counts = word_counts(texts, lowercase, strip_accents, tokenize_chinese_chars)
     learnt = learner.learn(
         sorted(counts.items()),
@@ -178,7 +175,7 @@ def train_sentencepiece(
             "(SentencePieceTokenizer) does not need it."
         ) from None
     texts = _check_texts(texts)
-    vocabulary_size = _utils.check_positive_int("vocabulary_size", vocabulary_size, minimum=5)
+    vocabulary_size = check.positive_int("vocabulary_size", vocabulary_size, minimum=5)
     if model_type not in SENTENCEPIECE_MODEL_TYPES:
         raise ValueError(
             f"`model_type` must be one of {SENTENCEPIECE_MODEL_TYPES}. "

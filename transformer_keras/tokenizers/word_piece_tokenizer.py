@@ -1,101 +1,67 @@
-"""BERT's WordPiece tokenizer as TensorFlow ops: strings in, token ids out, inside the graph."""
+"""BERT's WordPiece tokenizer as a Keras layer: strings in, token ids out, inside the graph.
 
-import re
+The layer checks and stores its vocabulary (a `vocab.txt`, or its tokens) and BERT's options;
+the ops of the normalization, the pre-tokenization and WordPiece itself are in
+`_word_piece_ops`.
+"""
 
 import keras
 import tensorflow as tf
 
-from transformer_keras.tokenizers import _utils
+from transformer_keras import _validation as check
+from transformer_keras.tokenizers import _utils, _word_piece_ops
+from transformer_keras.tokenizers._tokenizer_layer import TokenizerLayer
+from transformer_keras.tokenizers._word_piece_ops import (
+    CJK_IDEOGRAPHS,
+    PUNCTUATION,
+    normalize,
+    pre_tokenize,
+)
 
-# The CJK Unified Ideographs blocks that BERT surrounds with spaces (as Hugging Face's
-# `_is_chinese_char`): each ideograph is a word of its own.
-CJK_IDEOGRAPHS = (
-    r"\x{4e00}-\x{9fff}\x{3400}-\x{4dbf}\x{20000}-\x{2a6df}\x{2a700}-\x{2b73f}"
-    r"\x{2b740}-\x{2b81f}\x{2b820}-\x{2ceaf}\x{f900}-\x{faff}\x{2f800}-\x{2fa1f}"
-)
-# BERT's punctuation: ASCII punctuation (which includes symbols such as $ + < = > ^ ` | ~) and
-# every Unicode punctuation character (categories P*). Each one is a word of its own.
-PUNCTUATION = r"!-/:-@\[-`{-~\p{P}"
-# Removed by the text cleaning: NUL, U+FFFD and "other" characters (Cc, Cf, Co) except the
-# tab, line feed and carriage return, which are whitespace.
-_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\p{Cf}\p{Co}\x{fffd}"
-# Replaced by a space: Unicode White_Space less the Cc characters that were removed.
-_SPACES = r"\t\n\r \x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+__all__ = [
+    "CJK_IDEOGRAPHS",
+    "PUNCTUATION",
+    "WordPieceTokenizer",
+    "normalize",
+    "pre_tokenize",
+    "read_vocabulary",
+]
+
 DEFAULT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-# Hugging Face's WordPiece decoder cleans each token up (`cleanup=True`): no space before
-# these marks and in these English contractions.
-_CLEANUP = (
-    (" .", "."),
-    (" ?", "?"),
-    (" !", "!"),
-    (" ,", ","),
-    (" ' ", "'"),
-    (" n't", "n't"),
-    (" 'm", "'m"),
-    (" do not", " don't"),
-    (" 's", "'s"),
-    (" 've", "'ve"),
-    (" 're", "'re"),
-)
-# And `clean_up_tokenization_spaces=True` cleans the whole text up the same way (without the
-# "do not" rule).
-_TEXT_CLEANUP = tuple(rule for rule in _CLEANUP if rule[0] != " do not")
 
 
 def read_vocabulary(path):
     """The tokens of a BERT `vocab.txt`, one a line, as Hugging Face reads it (a line's
-    trailing newline removed, nothing else)."""
+    trailing newline removed, nothing else).
+
+    Args:
+        path: str or path-like.
+
+    Returns:
+        The token of each id, a list of strings.
+    """
     lines = _utils.read_text("vocabulary", path).split("\n")
     if lines and lines[-1] == "":
         lines = lines[:-1]
     return lines
 
 
-def _replace_literal(texts, old, new):
-    return tf.strings.regex_replace(texts, re.escape(old), new.replace("\\", "\\\\"))
-
-
-def normalize(texts, lowercase=True, strip_accents=None, tokenize_chinese_chars=True):
-    """BERT's text normalization (Hugging Face's `BertNormalizer`) as TensorFlow ops.
-
-    Control characters are removed and whitespace becomes a space; CJK ideographs get a
-    space on each side; accents are stripped (NFD, then nonspacing marks removed) when
-    `strip_accents`, or when it is None and `lowercase`; the text is lower-cased character by
-    character.
-
-    Args:
-        texts: string tensor.
-        lowercase: bool. Defaults to `True`.
-        strip_accents: bool or None. Defaults to `None` (follows `lowercase`).
-        tokenize_chinese_chars: bool. Defaults to `True`.
-
-    Returns:
-        The normalized string tensor, of the same shape.
-    """
-    texts = tf.strings.regex_replace(texts, f"[{_CONTROL}]", "")
-    texts = tf.strings.regex_replace(texts, f"[{_SPACES}]", " ")
-    if tokenize_chinese_chars:
-        texts = tf.strings.regex_replace(texts, f"([{CJK_IDEOGRAPHS}])", r" \1 ")
-    if lowercase if strip_accents is None else strip_accents:
-        import tensorflow_text as tf_text
-
-        texts = tf_text.normalize_utf8(texts, "NFD")
-        texts = tf.strings.regex_replace(texts, r"\p{Mn}", "")
-    if lowercase:
-        # Character by character, as Hugging Face: no final-sigma rule.
-        texts = tf.strings.regex_replace(texts, "\u03a3", "\u03c3")
-        texts = tf.strings.lower(texts, encoding="utf-8")
-    return texts
-
-
-def pre_tokenize(texts):
-    """BERT's words of normalized texts `(n,)`: split at spaces, each punctuation character a
-    word of its own (Hugging Face's `BertPreTokenizer`); ragged `(n, None)`."""
-    return _utils.split_matches(texts, f"[{PUNCTUATION}]", drop=" ")
+def _check_vocabulary(vocabulary, unknown_token):
+    """`(tokens, token_to_id)` of `vocabulary` (a list or a `vocab.txt` path), which must
+    have `unknown_token`."""
+    if _utils.is_path(vocabulary):
+        vocabulary = read_vocabulary(vocabulary)
+    vocabulary = _utils.check_token_list("vocabulary", vocabulary)
+    token_to_id = {token: index for index, token in enumerate(vocabulary)}
+    if unknown_token not in token_to_id:
+        raise ValueError(
+            f"`unknown_token` must be in the vocabulary. Received: unknown_token={unknown_token!r}"
+        )
+    return vocabulary, token_to_id
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
-class WordPieceTokenizer(keras.layers.Layer):
+class WordPieceTokenizer(TokenizerLayer):
     """BERT's WordPiece tokenizer inside the TensorFlow graph: strings in, token ids out.
 
     The steps of Hugging Face's `BertTokenizer` (its `tokenizers` backend, which
@@ -183,174 +149,51 @@ class WordPieceTokenizer(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if _utils.is_path(vocabulary):
-            vocabulary = read_vocabulary(vocabulary)
-        vocabulary = _utils.check_token_list("vocabulary", vocabulary)
-        lowercase = _utils.check_bool("lowercase", lowercase)
-        if strip_accents is not None:
-            strip_accents = _utils.check_bool("strip_accents", strip_accents)
-        tokenize_chinese_chars = _utils.check_bool("tokenize_chinese_chars", tokenize_chinese_chars)
-        ids = {token: index for index, token in enumerate(vocabulary)}
-        if unknown_token not in ids:
-            raise ValueError(
-                "`unknown_token` must be in the vocabulary. "
-                f"Received: unknown_token={unknown_token!r}"
-            )
-        if not isinstance(suffix_indicator, str) or not suffix_indicator:
-            raise ValueError(
-                "`suffix_indicator` must be a non-empty string. "
-                f"Received: suffix_indicator={suffix_indicator!r}"
-            )
-        max_input_chars_per_word = _utils.check_positive_int(
+        vocabulary, ids = _check_vocabulary(vocabulary, unknown_token)
+        if special_tokens is None:
+            defaults = (unknown_token, *DEFAULT_SPECIAL_TOKENS)
+            special_tokens = [token for token in vocabulary if token in defaults]
+        self.vocabulary = vocabulary
+        self.lowercase = _utils.check_bool("lowercase", lowercase)
+        self.strip_accents = _utils.check_bool("strip_accents", strip_accents, allow_none=True)
+        self.tokenize_chinese_chars = _utils.check_bool(
+            "tokenize_chinese_chars", tokenize_chinese_chars
+        )
+        self.unknown_token = unknown_token
+        self.suffix_indicator = _utils.check_string("suffix_indicator", suffix_indicator)
+        self.max_input_chars_per_word = check.positive_int(
             "max_input_chars_per_word", max_input_chars_per_word
         )
-        if special_tokens is None:
-            special_tokens = [
-                token
-                for token in vocabulary
-                if token == unknown_token or token in DEFAULT_SPECIAL_TOKENS
-            ]
-        self.vocabulary = vocabulary
-        self.lowercase = lowercase
-        self.strip_accents = strip_accents
-        self.tokenize_chinese_chars = tokenize_chinese_chars
-        self.unknown_token = unknown_token
-        self.suffix_indicator = suffix_indicator
-        self.max_input_chars_per_word = max_input_chars_per_word
         self.special_tokens = _utils.check_special_tokens("special_tokens", special_tokens, ids)
         self.clean_up_tokenization_spaces = _utils.check_bool(
             "clean_up_tokenization_spaces", clean_up_tokenization_spaces
         )
-        self._token_to_id = ids
-        self._splitter = _utils.SpecialTokenSplitter(self.special_tokens, ids)
-        self._special_ids = sorted({ids[token["content"]] for token in self.special_tokens})
-        import tensorflow_text as tf_text
-
-        # Words of more than `max_input_chars_per_word` characters are unknown before they
-        # reach the model, whose own limit counts bytes: it is set high enough not to act.
-        self._wordpiece = tf_text.FastWordpieceTokenizer(
-            vocab=vocabulary,
-            suffix_indicator=suffix_indicator,
-            max_bytes_per_word=4 * max_input_chars_per_word + 4,
-            token_out_type=tf.int32,
-            unknown_token=unknown_token,
-            no_pretokenization=True,
+        self._set_vocabulary(ids, dict(enumerate(vocabulary)))
+        self._wordpiece = _word_piece_ops.wordpiece_model(
+            vocabulary, unknown_token, suffix_indicator, self.max_input_chars_per_word
         )
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
-        self.built = True
-
-    # ---------------------------------------------------------------------------- vocabulary
-
-    def vocabulary_size(self):
-        """Number of token ids."""
-        return len(self.vocabulary)
-
-    def get_vocabulary(self):
-        """The token of each id, a list of strings."""
-        return list(self.vocabulary)
-
-    def token_to_id(self, token):
-        """The id of `token`; a ValueError if it is not in the vocabulary."""
-        if token not in self._token_to_id:
-            raise ValueError(f"{token!r} is not in the vocabulary. Received: token={token!r}")
-        return self._token_to_id[token]
-
-    def id_to_token(self, id):
-        """The token of `id`; a ValueError out of range."""
-        if not _utils.is_int(id) or not 0 <= id < len(self.vocabulary):
-            raise ValueError(
-                f"`id` must be an integer in [0, {len(self.vocabulary)}). Received: id={id!r}"
-            )
-        return self.vocabulary[id]
-
-    @property
-    def special_token_ids(self):
-        """Ids of the special tokens, sorted."""
-        return list(self._special_ids)
 
     @property
     def padding_token_id(self):
         """The id of `"[PAD]"`, or None if the vocabulary has none."""
         return self._token_to_id.get("[PAD]")
 
-    # ---------------------------------------------------------------------------- tokenize
-
     def normalize(self, texts):
         """BERT's text normalization of a string tensor (step 2 above)."""
         return normalize(texts, self.lowercase, self.strip_accents, self.tokenize_chinese_chars)
 
     def _tokenize_text(self, texts):
-        """Ragged ids `(n, None)` of special-token-free texts `(n,)`."""
         words = pre_tokenize(self.normalize(texts))
-        flat_words = words.flat_values
-        pieces = self._wordpiece.tokenize(flat_words)
-        too_long = tf.strings.length(flat_words, unit="UTF8_CHAR") > self.max_input_chars_per_word
-        unknown = tf.fill(tf.shape(flat_words), self._token_to_id[self.unknown_token])
-        pieces = _utils.where_rows(
-            too_long, tf.RaggedTensor.from_tensor(unknown[:, tf.newaxis]), pieces
+        unknown_id = self._token_to_id[self.unknown_token]
+        return _word_piece_ops.encode(
+            self._wordpiece, words, unknown_id, self.max_input_chars_per_word
         )
-        return tf.RaggedTensor.from_row_splits(pieces, words.row_splits).merge_dims(1, 2)
 
-    def tokenize(self, inputs):
-        """Token ids of `inputs` (see the class docstring); the same as calling the layer."""
-        texts, unbatched = _utils.to_string_tensor("inputs", inputs)
-        ids = _utils.call_traced(self, "_tokenize_batch", texts, _utils.TEXTS_SPEC)
-        return _utils.finish(ids, unbatched)
-
-    def _tokenize_batch(self, texts):
-        pieces, special_ids = self._splitter.split(texts)
-        return _utils.pieces_to_ids(pieces, special_ids, self._tokenize_text)
-
-    def call(self, inputs):
-        return self.tokenize(inputs)
-
-    def compute_output_spec(self, inputs):
-        return keras.KerasTensor((inputs.shape[0], None), dtype="int32", ragged=True)
-
-    # ---------------------------------------------------------------------------- detokenize
-
-    def detokenize(self, ids):
-        """Texts of token ids, as Hugging Face's `decode(ids, skip_special_tokens=True)`.
-
-        Args:
-            ids: int ids, ragged or dense `(batch, length)` (padding is a special token and is
-                dropped), or one sequence `(length,)`.
-
-        Returns:
-            A string tensor `(batch,)`, or a scalar string for one sequence.
-        """
-        ids, unbatched = _utils.to_ragged_ids("ids", ids)
-        ids = ids.with_row_splits_dtype(tf.int64)
-        texts = _utils.call_traced(self, "_detokenize_batch", ids, _utils.IDS_SPEC)
-        return texts[0] if unbatched else texts
-
-    def _detokenize_batch(self, ids):
-        ids = tf.ragged.boolean_mask(
-            ids, _utils.kept_ids(ids, len(self.vocabulary), self._special_ids)
-        )
+    def _detokenize_ids(self, ids):
         tokens = tf.gather(tf.constant(self.vocabulary, tf.string), ids)
-        flat = tokens.flat_values
-        first = tf.equal(
-            tf.range(tf.size(flat, out_type=tf.int64)),
-            tf.gather(tokens.row_starts(), tokens.value_rowids()),
+        return _word_piece_ops.decode(
+            tokens, self.suffix_indicator, self.clean_up_tokenization_spaces
         )
-        prefix = "^" + re.escape(self.suffix_indicator)
-        continues = tf.logical_and(
-            tf.logical_not(first), tf.strings.regex_full_match(flat, prefix + "(?s:.*)")
-        )
-        pieces = tf.where(
-            continues,
-            tf.strings.regex_replace(flat, prefix, ""),
-            tf.where(first, flat, tf.strings.join([" ", flat])),
-        )
-        for old, new in _CLEANUP:
-            pieces = _replace_literal(pieces, old, new)
-        texts = tf.strings.reduce_join(tokens.with_flat_values(pieces), axis=-1)
-        if self.clean_up_tokenization_spaces:
-            for old, new in _TEXT_CLEANUP:
-                texts = _replace_literal(texts, old, new)
-        return texts
 
     def get_config(self):
         config = super().get_config()
