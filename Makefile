@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-jax test-reference lint format venv benchmark clean browser
+.PHONY: demo test test-jax test-reference lint docs format venv benchmark clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,examples]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,examples,docs]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -20,6 +20,11 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The documentation site (mkdocs.yml) into site/; --strict turns every warning (a broken link, a
+# docstring mkdocstrings cannot parse) into a failure.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
 
 # Debian's Chromium for the explorer's browser tests (tests/explore, driven by Playwright with
 # executable_path, which downloads no browser): installed with apt-get when it is missing and
@@ -34,7 +39,7 @@ browser:
 		echo "No chromium and no root apt-get: the browser tests (tests/explore) will skip"; \
 	fi
 
-test: $(STAMP) lint browser
+test: $(STAMP) lint docs browser
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -n 2 --dist loadfile -q --ignore=tests/reference
 
 # The layer, model and training tests again under KERAS_BACKEND=jax, in .venv-jax (no TensorFlow).
@@ -54,4 +59,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .venv-jax .venv-reference runs .pytest_cache
+	rm -rf $(VENV) .venv-jax .venv-reference runs site .pytest_cache

@@ -6,7 +6,7 @@ Mixed-precision (bfloat16) `MultiHeadAttention` with padding and causal masks is
 the float32 layer of the same weights on the real (unpadded) rows; the compiled program is
 searched for the cuDNN fused-attention call that `keras.ops.dot_product_attention` uses on a
 GPU (on a CPU it is absent, and the script says so); an encoder block in bfloat16 is compiled
-and run. The result of a run on an NVIDIA H200 is in the README (Benchmarks, GPU).
+and run. The result of a run on an NVIDIA H200 is in docs/results.md (GPU).
 """
 
 import sys

@@ -1,4 +1,4 @@
-"""How close the loaded checkpoints come to the reference implementation: the README's table.
+"""How close the loaded checkpoints come to the reference: the table of docs/pretrained.md.
 
 Runs in `.venv-reference` (torch and transformers beside TensorFlow):
 

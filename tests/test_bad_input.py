@@ -1,8 +1,8 @@
-"""What bad input gets at the model and SavedModel level: the rows of the README's table.
+"""What bad input gets at the model and SavedModel level (docs/guides/checks-and-bad-input.md).
 
-Files with bad rows are tested in test_datasets.py (file, line and cause in the message), long
+Files with bad rows are tested in tests/datasets/ (file, line and cause in the message), long
 texts in test_text.py (`check_sequence_lengths`) and test_examples.py (`--long-texts`),
-labels out of range in test_training.py (the loss becomes NaN) and test_datasets.py
+labels out of range in test_training.py (the loss becomes NaN) and tests/datasets/
 (`encode_labels`), damaged archives in test_faults.py. Here: raw strings through the
 end-to-end classifier and its SavedModel, empty batches, and mismatched vocabularies.
 """

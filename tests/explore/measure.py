@@ -1,6 +1,6 @@
-"""File sizes and render times of the explorer, and the README's screenshots (not a test).
+"""File sizes and render times of the explorer, and its screenshots in docs/ (not a test).
 
-    python tests/explore/measure.py                       # the table of the README
+    python tests/explore/measure.py                       # the table of docs/results.md
     python tests/explore/measure.py --screenshots runs/hidden_states_demo/explorer.html
 
 The sizes are those of 12-layer, 12-head models of width 768 at 128 tokens (GPT-2 small's
@@ -112,7 +112,7 @@ TIMES = ("first view", "model view", "hidden states", "logit lens", "layer click
 
 
 def screenshots(path, folder):
-    """The README's two screenshots of an explorer of examples/hidden_states.py."""
+    """The two screenshots (README, docs/explorer.md) of examples/hidden_states.py's explorer."""
     from playwright.sync_api import sync_playwright
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -35,8 +35,7 @@ class TransformerDecoderBlock(TransformerBlockBase):
     the new tokens' keys/values are written into the cache, which is returned updated; the
     cross-attention keys/values are computed once, by `compute_cross_attention_cache`.
 
-    Args:
-        Same as `TransformerEncoderBlock`.
+    Constructor arguments: the same as `TransformerEncoderBlock`'s.
 
     Call arguments:
         decoder_sequence: `(batch, T, width)`.

@@ -48,8 +48,8 @@ def build_token_classifier(
         vocabulary_size: int. Token vocabulary size, id 0 being padding.
         num_tags: int. Number of tags including the padding tag 0, at least 2.
         sequence_length: int. Tokens per example.
-        embedding_dim, num_heads, num_layers, intermediate_dim, dropout, norm_first,
-            positional, activation: as in `build_text_classifier`.
+        embedding_dim, num_heads, num_layers, intermediate_dim: as in `build_text_classifier`.
+        dropout, norm_first, positional, activation: as in `build_text_classifier`.
         feature_vocabulary_sizes: dict mapping an input name to its vocabulary size, for
             extra integer inputs `(batch, sequence_length)`. Defaults to none.
         name: model name.
