@@ -81,3 +81,9 @@ def test_argument_checks_are_written_once(pattern):
         if re.search(pattern, path.read_text()) and path.name != "_validation.py"
     ]
     assert copies == []
+
+
+def test_every_public_name_of_a_package_resolves():
+    for module in _modules():
+        for name in getattr(module, "__all__", ()):
+            assert hasattr(module, name), f"{module.__name__}.{name}"

@@ -1,27 +1,15 @@
 """Tests for transformer_keras.training.callbacks: TimeBudget and BestWeights."""
 
-import importlib.util
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
+from _training_references import tiny_data, tiny_model
 
 from transformer_keras.training import (
     BestWeights,
     MaskedSparseCategoricalCrossentropy,
     TimeBudget,
 )
-
-_spec = importlib.util.spec_from_file_location(
-    "_training_references", Path(__file__).resolve().parent / "_references.py"
-)
-ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)
-
-tiny_data = ref.tiny_data
-tiny_model = ref.tiny_model
-
 
 # ----------------------------------------------------------------------------- time budget
 

@@ -1,30 +1,21 @@
 """Tests for transformer_keras.training.losses: the masked, label-smoothed cross-entropy."""
 
-import importlib.util
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
+from _training_references import (
+    VOCAB,
+    padded_batch,
+    reference_accuracy,
+    reference_loss,
+    tiny_data,
+    tiny_model,
+)
 
 from transformer_keras.training import (
     MaskedAccuracy,
     MaskedSparseCategoricalCrossentropy,
 )
-
-_spec = importlib.util.spec_from_file_location(
-    "_training_references", Path(__file__).resolve().parent / "_references.py"
-)
-ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)
-
-VOCAB = ref.VOCAB
-padded_batch = ref.padded_batch
-reference_accuracy = ref.reference_accuracy
-reference_loss = ref.reference_loss
-tiny_data = ref.tiny_data
-tiny_model = ref.tiny_model
-
 
 # ----------------------------------------------------------------------------- loss
 

@@ -1,27 +1,14 @@
 """Tests for transformer_keras.training.metrics: token accuracy over real tokens."""
 
-import importlib.util
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
+from _training_references import VOCAB, padded_batch, reference_accuracy
 
 from transformer_keras.training import (
     MaskedAccuracy,
     masked_accuracy,
 )
-
-_spec = importlib.util.spec_from_file_location(
-    "_training_references", Path(__file__).resolve().parent / "_references.py"
-)
-ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)
-
-VOCAB = ref.VOCAB
-padded_batch = ref.padded_batch
-reference_accuracy = ref.reference_accuracy
-
 
 # ----------------------------------------------------------------------------- accuracy
 

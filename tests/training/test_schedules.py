@@ -1,28 +1,15 @@
 """Tests for transformer_keras.training.schedules: the paper's learning-rate schedule."""
 
-import importlib.util
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
+from _training_references import reference_rate, tiny_data, tiny_model
 
 from transformer_keras.training import (
     MaskedAccuracy,
     MaskedSparseCategoricalCrossentropy,
     TransformerSchedule,
 )
-
-_spec = importlib.util.spec_from_file_location(
-    "_training_references", Path(__file__).resolve().parent / "_references.py"
-)
-ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)
-
-reference_rate = ref.reference_rate
-tiny_data = ref.tiny_data
-tiny_model = ref.tiny_model
-
 
 # ----------------------------------------------------------------------------- schedule
 

@@ -41,7 +41,7 @@ def build_token_classifier(
     With `char_ngram_buckets`, the model also takes `char_ngrams`, the hashed character
     n-grams of every word `(batch, sequence_length, max_ngrams)` made by
     `transformer_keras.tagging.char_ngram_ids`; each word's n-gram embeddings are averaged
-    (`transformer_keras.tagging.CharNgramEmbedding`) and added like a feature, so that words
+    (`transformer_keras.layers.CharNgramEmbedding`) and added like a feature, so that words
     never seen in training still get an embedding from how they are spelt.
 
     Args:

@@ -20,6 +20,16 @@ failed, where (batch row, position) and by how much, against the tolerance. Misu
 the wrong shape, a check that does not apply) raises a `ValueError`; a check that does not
 apply raises its subclass `NotApplicableError`.
 
+Example (the functions' examples of a classifier use this `model` and `ids`):
+
+>>> import numpy as np
+>>> from transformer_keras.models import build_text_classifier
+>>> model = build_text_classifier(50, 2, sequence_length=6, embedding_dim=8, num_heads=2,
+...                               num_layers=1)
+>>> ids = np.array([[5, 6, 7, 0, 0, 0]])
+>>> [check(model, ids).passed for check in (check_padding_invariance, check_save_load)]
+[True, True]
+
 Each family lives in its own module: `causality`, `padding`, `cached_decoding`, `xla`,
 `saving` (both round trips) and `all_checks`; `result` holds `CheckResult` and
 `NotApplicableError`. Import them from here.

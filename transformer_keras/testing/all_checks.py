@@ -122,11 +122,7 @@ def run_all_checks(
 
     Example:
 
-    >>> import numpy as np
-    >>> from transformer_keras.models import build_text_classifier
-    >>> model = build_text_classifier(50, 2, sequence_length=6, embedding_dim=8, num_heads=2,
-    ...                               num_layers=1)
-    >>> results = run_all_checks(model, np.array([[5, 6, 7, 0, 0, 0]]))
+    >>> results = run_all_checks(model, ids)  # the package example's model and ids
     >>> [(r.name, r.status) for r in results][:2]
     [('causality', 'skipped'), ('padding invariance', 'passed')]
     """

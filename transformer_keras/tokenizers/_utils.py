@@ -409,3 +409,16 @@ def pieces_to_ids(pieces, special_ids, tokenize_text):
     )
     per_piece = tf.concat([text_rows, special_rows], axis=1)
     return tf.RaggedTensor.from_row_splits(per_piece, pieces.row_splits).merge_dims(1, 2)
+
+
+def token_ids(vocabulary):
+    """`{token: id}` of a vocabulary dict, each key a string and each id a non-negative int."""
+    token_to_id = {}
+    for token, index in vocabulary.items():
+        if not isinstance(token, str) or not check.is_int(index) or index < 0:
+            raise ValueError(
+                "`vocabulary` must map strings to non-negative integer ids. "
+                f"Received the entry {token!r}: {index!r}"
+            )
+        token_to_id[token] = int(index)
+    return token_to_id

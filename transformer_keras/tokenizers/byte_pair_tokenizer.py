@@ -7,7 +7,6 @@ they hold); the ops of the algorithm are in `_byte_pair_ops`.
 import keras
 import tensorflow as tf
 
-from transformer_keras import _validation as check
 from transformer_keras.tokenizers import _byte_pair_ops, _utils
 from transformer_keras.tokenizers._byte_pair_ops import PRE_TOKENIZATION, byte_to_unicode
 from transformer_keras.tokenizers._tokenizer_layer import TokenizerLayer
@@ -41,14 +40,7 @@ def _check_vocabulary(vocabulary):
             "`vocabulary` must be a non-empty dict from token to id (or a vocab.json path). "
             f"Received: vocabulary={_short(vocabulary)}"
         )
-    token_to_id = {}
-    for token, index in vocabulary.items():
-        if not isinstance(token, str) or not check.is_int(index) or index < 0:
-            raise ValueError(
-                "`vocabulary` must map strings to non-negative integer ids. "
-                f"Received the entry {token!r}: {index!r}"
-            )
-        token_to_id[token] = int(index)
+    token_to_id = _utils.token_ids(vocabulary)
     id_to_token = {}
     for token, index in token_to_id.items():
         if index in id_to_token:

@@ -9,7 +9,6 @@ import base64
 
 import keras
 
-from transformer_keras import _validation as check
 from transformer_keras.tokenizers import _sentence_piece_ops, _utils
 from transformer_keras.tokenizers._sentence_piece_proto import (
     BYTE,
@@ -48,14 +47,7 @@ def _check_vocabulary(vocabulary):
             "`vocabulary` must be None or a non-empty dict from piece to id (or the "
             f"path of a vocab.json). Received: vocabulary={vocabulary!r:.80}"
         )
-    token_to_id = {}
-    for token, index in vocabulary.items():
-        if not isinstance(token, str) or not check.is_int(index) or index < 0:
-            raise ValueError(
-                "`vocabulary` must map strings to non-negative integer ids. "
-                f"Received the entry {token!r}: {index!r}"
-            )
-        token_to_id[token] = int(index)
+    token_to_id = _utils.token_ids(vocabulary)
     return token_to_id
 
 
