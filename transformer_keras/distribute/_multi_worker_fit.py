@@ -8,7 +8,7 @@ import keras
 _keras_fit_patched = False
 
 
-def patch_keras_multi_worker_fit():
+def patch_keras_multi_worker_fit(num_workers):
     """Lets `model.fit` train under a multi-worker strategy (keras-team/keras#20585).
 
     Keras 3's TensorFlow trainer (3.15 and its main branch at the time of writing) fails twice
@@ -25,13 +25,12 @@ def patch_keras_multi_worker_fit():
        averages scalars with `axis=None`, the mean over the replicas.
 
     Both replacements defer to Keras' own code for every other strategy and value. Installed
-    once, by `get_strategy("multiworker")`; a Keras without these functions is left alone.
+    once, by `get_strategy("multiworker")`, which passes `num_workers` (a function of a
+    strategy: its number of workers); a Keras without these functions is left alone.
     """
     global _keras_fit_patched
     if _keras_fit_patched:
         return
-    from transformer_keras.distribute.strategies import num_workers
-
     try:
         from keras.src.backend.tensorflow import trainer as tf_trainer
     except ImportError:  # pragma: no cover - another backend or Keras layout

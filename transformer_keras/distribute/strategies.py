@@ -161,7 +161,7 @@ def get_strategy(name="default", tpu=None, devices=None):
         return tf.distribute.MirroredStrategy(devices=list(devices or _mirrored_devices()))
     if name == "multiworker":
         _tf_config()  # a clear error for a malformed TF_CONFIG
-        patch_keras_multi_worker_fit()
+        patch_keras_multi_worker_fit(num_workers)
         return tf.distribute.MultiWorkerMirroredStrategy()
     return _tpu_strategy(tpu)
 
