@@ -1,9 +1,11 @@
-"""Small helpers shared by the layers: implicit masks, mask merging, validation."""
+"""Small helpers shared by the layers: implicit masks, mask merging, initializer cloning."""
 
 import contextlib
 
 import keras
 from keras import ops
+
+from transformer_keras import _validation as check
 
 try:  # Keras >= 3.6 exposes the mask accessors here.
     from keras.src.backend import get_keras_mask as _get_keras_mask
@@ -85,32 +87,15 @@ def merge_padding_and_attention_mask(
     mask = None
     if padding_mask is not None:
         padding_mask = to_bool_mask(padding_mask)
-        check_rank(padding_mask_name, padding_mask, 2)
-        check_static_dim(padding_mask_name, padding_mask, 1, key_length)
+        check.rank(padding_mask_name, padding_mask, 2)
+        check.static_dim(padding_mask_name, padding_mask, 1, key_length)
         mask = ops.expand_dims(padding_mask, axis=1)  # (B, 1, S)
     if attention_mask is not None:
         attention_mask = to_bool_mask(attention_mask)
-        check_rank(attention_mask_name, attention_mask, 3)
-        check_static_dim(attention_mask_name, attention_mask, 2, key_length)
+        check.rank(attention_mask_name, attention_mask, 3)
+        check.static_dim(attention_mask_name, attention_mask, 2, key_length)
         mask = attention_mask if mask is None else ops.logical_and(mask, attention_mask)
     return mask
-
-
-def check_rank(name, x, rank):
-    """Raises a ValueError naming `name` if `x` does not have the expected rank."""
-    ndim = len(x.shape)
-    if ndim != rank:
-        raise ValueError(f"`{name}` must have rank {rank}. Received: {name}.shape={tuple(x.shape)}")
-
-
-def check_static_dim(name, x, axis, expected):
-    """Raises a ValueError if a statically known dimension differs from `expected`."""
-    actual = x.shape[axis]
-    if actual is not None and expected is not None and actual != 1 and actual != expected:
-        raise ValueError(
-            f"`{name}` has size {actual} on axis {axis}, expected {expected}. "
-            f"Received: {name}.shape={tuple(x.shape)}"
-        )
 
 
 def clone_initializer(initializer):

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from transformer_keras.layers._utils import check_rank, get_implicit_mask, to_bool_mask
+from transformer_keras import _validation as check
+from transformer_keras.layers._utils import get_implicit_mask, to_bool_mask
 
 POOLING_MODES = ("mean", "max", "first")
 
@@ -44,7 +45,7 @@ class MaskedGlobalPooling(keras.layers.Layer):
         self.supports_masking = True
 
     def call(self, inputs, mask=None):
-        check_rank("inputs", inputs, 3)
+        check.rank("inputs", inputs, 3)
         if self.mode == "first":
             return inputs[:, 0, :]
         if mask is None:
@@ -52,7 +53,7 @@ class MaskedGlobalPooling(keras.layers.Layer):
         if mask is None:
             mask = ops.ones(ops.shape(inputs)[:2], dtype="bool")
         mask = to_bool_mask(mask)
-        check_rank("mask", mask, 2)
+        check.rank("mask", mask, 2)
         real = ops.expand_dims(mask, -1)  # (B, T, 1)
         has_real = ops.any(real, axis=1)  # (B, 1)
         if self.mode == "mean":
