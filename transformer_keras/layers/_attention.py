@@ -3,6 +3,7 @@
 from keras import ops
 
 from transformer_keras import _validation as check
+from transformer_keras.layers import static
 from transformer_keras.layers._utils import to_bool_mask
 
 
@@ -30,7 +31,7 @@ def write_cache(cache, cache_index, key_heads, value_heads, compute_dtype):
     """The new keys and values written into the cache at `cache_index`: `(keys of the
     cache, values of the cache, updated cache)`."""
     update = ops.cast(ops.stack([key_heads, value_heads], axis=1), cache.dtype)
-    cache = ops.slice_update(cache, (0, 0, cache_index, 0, 0), update)
+    cache = static.write_positions(cache, update, cache_index, axis=2)
     return ops.cast(cache[:, 0], compute_dtype), ops.cast(cache[:, 1], compute_dtype), cache
 
 

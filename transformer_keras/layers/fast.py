@@ -34,6 +34,8 @@ import math
 import keras
 from keras import ops
 
+from transformer_keras.layers import static
+
 PATHS = ("projection", "layer_norm", "additive_mask", "real_tokens")
 _enabled = dict.fromkeys(PATHS, True)
 
@@ -201,7 +203,7 @@ def per_position(function, tensors, padding_mask):
     if padding_mask is None:
         return function(*tensors)
     keep = ops.cast(padding_mask, "bool")
-    if enabled("real_tokens") and _can_gather_rows():
+    if enabled("real_tokens") and not static.active() and _can_gather_rows():
         import tensorflow as tf
 
         def gathered():

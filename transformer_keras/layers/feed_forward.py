@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from transformer_keras import _validation as check
+from transformer_keras.layers import static
 from transformer_keras.layers._utils import clone_initializer
 
 GATED_ACTIVATIONS = {"swiglu": "silu", "geglu": "gelu"}
@@ -131,9 +132,9 @@ class FeedForward(keras.layers.Layer):
         x = ops.reshape(inputs, (-1, inputs.shape[-1]))
         hidden = self.intermediate_dense(x)  # (B * T, d_ff)
         if self.gated:
-            hidden = self._activation_fn(self.gate_dense(x)) * hidden
+            hidden = static.activation(self._activation_fn)(self.gate_dense(x)) * hidden
         else:
-            hidden = self._activation_fn(hidden)
+            hidden = static.activation(self._activation_fn)(hidden)
         hidden = self.dropout_layer(hidden, training=training)
         outputs = self.output_dense(hidden)
         return ops.reshape(outputs, leading_shape + (outputs.shape[-1],))
