@@ -48,14 +48,27 @@ def _tensor_spec(keras_tensor):
     return tf.TensorSpec(tuple(keras_tensor.shape), tf.as_dtype(dtype), name=keras_tensor.name)
 
 
-def _flat_outputs(outputs):
-    """A flat `{name: tensor}` dict (SavedModel signatures take no nesting)."""
+def output_name(model):
+    """The name of a model's single output: `"logits"` when its last layer is a `logits`
+    layer (the classifiers, the language models), `"hidden_states"` otherwise (an encoder:
+    a BERT of `transformer_keras.pretrained`, `seq2seq_encoder`)."""
+    history = getattr(model.output, "_keras_history", None)
+    if history is None or history.operation.name.split("/")[-1].endswith("logits"):
+        return "logits"
+    return "hidden_states"
+
+
+def _flat_outputs(outputs, name="logits"):
+    """A flat `{name: tensor}` dict (SavedModel signatures take no nesting); a single
+    tensor of logits comes with its `probabilities` (softmax over the last axis)."""
     if isinstance(outputs, dict) and all(
         isinstance(key, str) and not isinstance(value, (dict, list, tuple))
         for key, value in outputs.items()
     ):
         return dict(outputs)
     if not isinstance(outputs, (dict, list, tuple)):
+        if name != "logits":
+            return {name: outputs}
         logits = outputs
         result = {"logits": logits}
         if "float" in str(logits.dtype) and len(logits.shape) >= 1:
@@ -78,12 +91,13 @@ def _model_endpoint(model):
     structure = model.input
     specs = keras.tree.map_structure(_tensor_spec, structure)
     dtypes = keras.tree.map_structure(lambda t: t.dtype, structure)
+    name = output_name(model)
 
     def serve(inputs):
         inputs = keras.tree.map_structure(
             lambda x, dtype: x if dtype == "string" else ops.cast(x, dtype), inputs, dtypes
         )
-        return _flat_outputs(model(inputs, training=False))
+        return _flat_outputs(model(inputs, training=False), name)
 
     return serve, [specs]
 
