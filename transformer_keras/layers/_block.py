@@ -4,11 +4,12 @@ import keras
 
 from transformer_keras import _validation as check
 from transformer_keras.layers import fast
+from transformer_keras.layers._quantized import QuantizedSublayers
 from transformer_keras.layers.feed_forward import FeedForward
 from transformer_keras.layers.multi_head_attention import MultiHeadAttention
 
 
-class TransformerBlockBase(keras.layers.Layer):
+class TransformerBlockBase(QuantizedSublayers, keras.layers.Layer):
     """Base class of `TransformerEncoderBlock` and `TransformerDecoderBlock` (not public)."""
 
     def __init__(

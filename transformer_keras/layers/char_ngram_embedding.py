@@ -11,10 +11,11 @@ import keras
 from keras import ops
 
 from transformer_keras import _validation as check
+from transformer_keras.layers._quantized import QuantizedSublayers
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
-class CharNgramEmbedding(keras.layers.Layer):
+class CharNgramEmbedding(QuantizedSublayers, keras.layers.Layer):
     """Embeds each word as the mean embedding of its hashed character n-grams.
 
         e(word) = sqrt(d) * mean_{g in ngrams(word)} E[g]

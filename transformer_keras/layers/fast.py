@@ -89,6 +89,11 @@ class Projection(keras.layers.EinsumDense):
         super().__init__(equation, **kwargs)
         self.contracted = contracted
 
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Keras' `EinsumDense.quantize`. Keras refuses subclasses (their `call` may differ
+        from the quantized one); a quantized `Projection` calls `EinsumDense.call`."""
+        super().quantize(mode, type_check=False, config=config)
+
     def call(self, inputs, training=None):
         if (
             not enabled("projection")

@@ -5,6 +5,7 @@ from keras import ops
 
 from transformer_keras import _validation as check
 from transformer_keras.layers import static
+from transformer_keras.layers._quantized import QuantizedSublayers
 from transformer_keras.layers._utils import clone_initializer
 
 GATED_ACTIVATIONS = {"swiglu": "silu", "geglu": "gelu"}
@@ -35,7 +36,7 @@ def get_activation(activation):
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
-class FeedForward(keras.layers.Layer):
+class FeedForward(QuantizedSublayers, keras.layers.Layer):
     """Position-wise feed-forward network.
 
         FFN(x) = activation(x W1 + b1) W2 + b2            (the paper: activation = ReLU)

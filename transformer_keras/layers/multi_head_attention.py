@@ -45,6 +45,7 @@ from transformer_keras.layers._attention import (
     combined_mask,
     write_cache,
 )
+from transformer_keras.layers._quantized import QuantizedSublayers
 from transformer_keras.layers._utils import clone_initializer, hidden_implicit_masks
 from transformer_keras.layers.rotary_embedding import RotaryEmbedding
 
@@ -62,7 +63,7 @@ def _jax_on_tpu():
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
-class MultiHeadAttention(keras.layers.Layer):
+class MultiHeadAttention(QuantizedSublayers, keras.layers.Layer):
     """Multi-head attention with masks, grouped-query heads and a key/value cache.
 
     `softmax(Q K^T / sqrt(d_k)) V` per head, the heads concatenated and projected (see the

@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from transformer_keras import _validation as check
+from transformer_keras.layers._quantized import QuantizedSublayers
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
-class PatchEmbedding(keras.layers.Layer):
+class PatchEmbedding(QuantizedSublayers, keras.layers.Layer):
     """Cuts an image into non-overlapping square patches and projects each to `embedding_dim`.
 
     `(batch, height, width, channels) -> (batch, (height / p) * (width / p), embedding_dim)`,

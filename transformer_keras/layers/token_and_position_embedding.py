@@ -23,6 +23,7 @@ import keras
 from keras import ops
 
 from transformer_keras import _validation as check
+from transformer_keras.layers._quantized import QuantizedSublayers
 from transformer_keras.layers._utils import clone_initializer
 from transformer_keras.layers.position_embedding import PositionEmbedding
 from transformer_keras.layers.sinusoidal_positional_encoding import SinusoidalPositionalEncoding
@@ -36,7 +37,7 @@ _CONFIG = (  # the constructor arguments of `get_config` but the initializer
 
 
 @keras.saving.register_keras_serializable(package="transformer_keras")
-class TokenAndPositionEmbedding(keras.layers.Layer):
+class TokenAndPositionEmbedding(QuantizedSublayers, keras.layers.Layer):
     """Embeds token ids and adds their positions.
 
         x = Embedding(tokens) * sqrt(d) + PE(positions)
