@@ -20,6 +20,16 @@ the reference the cached path must reproduce. `Generator.decode_tensor` is the s
 as TensorFlow ops on a tensor of any batch size, for `tf.function`s and SavedModel signatures
 (`transformer_keras.text.Translator` and `transformer_keras.export` use it).
 
+Beam search returns its `num_return_sequences` best hypotheses (`n <= num_beams`; greedy
+search and sampling take only 1): with `n > 1`, ids `(batch, n, max_length)` and, with
+`return_scores=True`, one float32 score per sequence `(batch, n)` instead of each token's
+log-probability `(batch, max_length)`. They are distinct hypotheses, best first, the
+first one the output of `n = 1`, ranked by the score returned: the search's final GNMT score
+`log P(Y) / gnmt_length_penalty(|Y|, length_penalty)`, where `log P(Y)` is the sum of the
+generated tokens' log-probabilities and `|Y|` their number, the end token included (not the
+prompt, the start token or the padding after the end). `-inf` marks a slot that holds no
+hypothesis, when fewer than `n` outputs are possible (a tiny vocabulary or `max_length`).
+
 Token id 0 is padding for the builders' models: it is never generated, and a row that has
 produced the end token emits 0 from then on. A checkpoint's model declares its own ids in its
 `generation_config` (padding, start and end tokens, never generated and forced ones), and

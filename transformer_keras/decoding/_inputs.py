@@ -30,6 +30,27 @@ def _check_token_id(name, value, vocabulary_size, allow_none, low=1):
         )
 
 
+def check_num_return_sequences(value, strategy, num_beams):
+    """`num_return_sequences` as an int: in [1, num_beams] for beam search, 1 otherwise."""
+    value = check.positive_int("num_return_sequences", value)
+    if strategy == "beam" and value > num_beams:
+        raise ValueError(
+            f"`num_return_sequences` must be at most `num_beams` ({num_beams}): beam search "
+            f"returns the best of its beams. Received: num_return_sequences={value}"
+        )
+    if strategy != "beam" and value != 1:
+        hint = (
+            "; for several samples of a row, repeat the row (np.repeat(inputs, n, axis=0))"
+            if strategy == "sample"
+            else ""
+        )
+        raise ValueError(
+            "`num_return_sequences` > 1 is for strategy='beam' (the n best hypotheses of the "
+            f"search){hint}. Received: num_return_sequences={value} with strategy={strategy!r}"
+        )
+    return value
+
+
 def _settings(model, config, start_token_id, end_token_id, strategy):
     """The loop's settings, the start and end tokens checked against the model."""
     ids, vocabulary, max_length = model.special_token_ids, model.vocabulary_size, None
@@ -194,15 +215,19 @@ def _graph_noise(config, width, batch, seed):
 _SEED_MAX = 2**31 - 1
 
 
-def _python_noise(config, seed_generator, batch, width, seed):
-    """`__call__`'s uniform numbers, one per row and step: zeros unless sampling.
+def _python_noise(config, settings, seed_generator, batch, seed):
+    """`__call__`'s uniform numbers, one per row and step, as a float32 tensor
+    `(batch, settings.width)`: zeros unless sampling. `seed` is the call's (checked here).
 
     Drawn with NumPy rather than in the compiled loop: TensorFlow's random kernels and XLA's
     differ for the same seed, and the tokens must not depend on `jit_compile`.
     """
+    seed = check.non_negative_int("seed", seed, allow_none=True)
+    width = settings.width
     if config["strategy"] != "sample":
-        return np.zeros((batch, width), dtype="float32")
+        return ops.convert_to_tensor(np.zeros((batch, width), dtype="float32"), "float32")
     seed = config["seed"] if seed is None else seed
     if seed is None:
         seed = int(keras.random.randint((), 0, _SEED_MAX, "int32", seed_generator))
-    return np.random.default_rng(seed).random((batch, width), dtype=np.float32)
+    noise = np.random.default_rng(seed).random((batch, width), dtype=np.float32)
+    return ops.convert_to_tensor(noise, "float32")

@@ -36,6 +36,8 @@ class Generator:
         end_token_id: int or None. Ends a row (a checkpoint's `eos_token_id` by default).
         strategy: `"greedy"`, `"beam"` or `"sample"` (`transformer_keras.decoding.strategies`).
         num_beams, length_penalty: beam search's width and GNMT exponent. Default to 4, 0.6.
+        num_return_sequences: int. Beam search: its `n <= num_beams` best hypotheses, best
+            first, with their scores (see `transformer_keras.decoding`). Otherwise 1, the default.
         temperature, top_k, top_p: sampling's. Default to 1.0, None, None.
         seed: int or None. Sampling: an int makes it a deterministic function of the inputs;
             None draws a new seed per call (reproducible under `keras.utils.set_random_seed`).
@@ -47,7 +49,8 @@ class Generator:
     source input too) or prompt ids `(batch, P)` without padding (causal LM);
     `return_scores` (also return each token's log-probability under the model, 0 at prompt
     and padding positions); `seed`. Returns int32 ids `(batch, max_length)`: the target after
-    the start token, or the prompt and its continuation.
+    the start token, or the prompt and its continuation. With `num_return_sequences = n > 1`:
+    ids `(batch, n, max_length)` and sequence scores `(batch, n)` instead.
 
     Example:
 
@@ -78,6 +81,7 @@ class Generator:
         seed=None,
         use_cache=True,
         jit_compile=True,
+        num_return_sequences=1,
     ):
         model = as_language_model(model)
         self._config = dict(
@@ -91,12 +95,13 @@ class Generator:
             seed=check.non_negative_int("seed", seed, allow_none=True),
             use_cache=check.boolean("use_cache", use_cache),
             jit_compile=check.boolean("jit_compile", jit_compile),
+            num_return_sequences=check.positive_int("num_return_sequences", num_return_sequences),
         )
-        search = make_strategy(strategy, num_beams, length_penalty, temperature, top_k, top_p)
-        self._settings = _settings(model, self._config, start_token_id, end_token_id, search)
-        self._config.update(
-            start_token_id=self._settings.start_token_id, end_token_id=self._settings.ids.end
-        )
+        options = (num_beams, length_penalty, temperature, top_k, top_p, num_return_sequences)
+        search = make_strategy(strategy, *options)
+        special = (start_token_id, end_token_id)
+        settings = self._settings = _settings(model, self._config, *special, search)
+        self._config.update(start_token_id=settings.start_token_id, end_token_id=settings.ids.end)
         self._model = model
         # Only sampling creates a variable (a Generator may be built inside a tf.function).
         self._seed_generator = keras.random.SeedGenerator() if strategy == "sample" else None
@@ -124,13 +129,8 @@ class Generator:
 
     def __call__(self, inputs, return_scores=False, seed=None):
         ids = _prepare_inputs(self._model, self._config["max_length"], inputs)
-        seed = check.non_negative_int("seed", seed, allow_none=True)
-        noise = _python_noise(
-            self._config, self._seed_generator, ids.shape[0], self._settings.width, seed
-        )
-        tokens, scores = self._function(
-            ops.convert_to_tensor(ids, "int32"), ops.convert_to_tensor(noise, "float32")
-        )
+        noise = _python_noise(self._config, self._settings, self._seed_generator, len(ids), seed)
+        tokens, scores = self._function(ops.convert_to_tensor(ids, "int32"), noise)
         tokens = np.asarray(ops.convert_to_numpy(tokens), dtype="int32")
         if return_scores:
             return tokens, np.asarray(ops.convert_to_numpy(scores), dtype="float32")
@@ -143,9 +143,9 @@ class Generator:
         `tf.TensorSpec((None, S))`), with no NumPy work: inside a `tf.function` (a SavedModel
         signature) the loop becomes part of that graph, XLA-compiled only if that function is;
         called eagerly, it runs this Generator's compiled program. Greedy and beam search give
-        `__call__`'s ids; sampling draws with `tf.random.stateless_uniform` from `seed` (an
-        int or scalar tensor, or the constructor's; required) and so differs from `__call__`.
-        A causal LM prompt's length may be unknown in a graph that is not XLA-compiled.
+        `__call__`'s outputs, as tensors; sampling draws with `tf.random.stateless_uniform`
+        from `seed` (an int or scalar tensor, or the constructor's; required) and so differs
+        from `__call__`. A causal LM prompt's length may be unknown in a graph not XLA-compiled.
 
         Example (with the class example's `generator`):
 

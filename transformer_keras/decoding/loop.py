@@ -5,7 +5,7 @@
     while position < width and some row goes on:
         logits, cache = model.call_with_cache(token at position - 1, cache, position - 1)
         state = strategy.select(state, logits, ...)   # the token at `position` of every row
-    tokens, scores = strategy.finish(state)
+    tokens, scores = strategy.finish(state)         # beam search: its n best, if n > 1
 
 The batch size may be unknown while tracing (a SavedModel signature): sizes along the batch
 axis come from `ops.shape` and reshapes use -1, so the same code runs under XLA with static
@@ -64,7 +64,9 @@ def _prefill(model, prompt, prompt_length, cache):
 
 def decode(model, settings, ids, noise):
     """The decoding program: ids `(batch, S or P)` and uniform noise `(batch, width)` ->
-    `(tokens, scores)`, `(batch, width)` (seq2seq: without the start token's column)."""
+    `(tokens, scores)`, `(batch, width)` (seq2seq: without the start token's column); a beam
+    search with `num_return_sequences = n > 1` gives tokens `(batch, n, width)` and sequence
+    scores `(batch, n)` instead."""
     strategy, width = settings.strategy, settings.width
     seq2seq = model.kind == "seq2seq"
     batch = ops.shape(ids)[0]  # an int, or a scalar tensor when unknown while tracing
@@ -137,6 +139,8 @@ def decode(model, settings, ids, noise):
     start = ops.convert_to_tensor(prompt_length, "int32")
     _, state = ops.while_loop(condition, body, (start, state))
     tokens, scores = strategy.finish(state, batch)
+    if strategy.num_return_sequences > 1:  # (batch, n, width) and sequence scores (batch, n)
+        return (tokens[:, :, 1:] if seq2seq else tokens), scores
     if seq2seq:
         tokens, scores = tokens[:, 1:], scores[:, 1:]
     return tokens, scores

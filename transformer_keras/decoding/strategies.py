@@ -4,12 +4,14 @@ The decoding loop (`transformer_keras.decoding.loop`) keeps, for every row, the 
 the per-token log-probabilities (`scores`) and whether the row has ended; at each position it
 hands the logits to its strategy. `GreedySearch` and `Sampling` override one method,
 `next_token`; `BeamSearch`, which keeps `num_beams` hypotheses a row, overrides the whole
-`select` and `finish`.
+`select` and `finish` (which returns the best hypothesis of each row, or its
+`num_return_sequences` best ones).
 """
 
 from keras import ops
 
 from transformer_keras import _validation as check
+from transformer_keras.decoding._inputs import check_num_return_sequences
 from transformer_keras.decoding.scores import (
     NEG,
     gnmt_length_penalty,
@@ -22,6 +24,7 @@ class Strategy:
     """Greedy-style selection: one token per row and position, from `next_token`."""
 
     num_beams = 1
+    num_return_sequences = 1  # outputs per input row; more than 1 for beam search only
 
     def initial_state(self, batch):
         """The strategy's own state (beam search's running sums), for `batch` input rows."""
@@ -94,13 +97,17 @@ class BeamSearch(Strategy):
     `log P(Y) / ((5 + |Y|) / 6) ** length_penalty` (GNMT; Wu et al., 2016).
 
     A hypothesis that produced the end token keeps its slot and its score and competes with
-    the others until the end; the best one is returned. With more beams than possible outputs
-    the search is exhaustive.
+    the others until the end; the best one is returned, or the `num_return_sequences` best
+    ones (at most `num_beams`), best first, with their scores. With more beams than possible
+    outputs the search is exhaustive.
     """
 
-    def __init__(self, num_beams=4, length_penalty=0.6):
+    def __init__(self, num_beams=4, length_penalty=0.6, num_return_sequences=1):
         self.num_beams = check.positive_int("num_beams", num_beams)
         self.length_penalty = check.finite_float("length_penalty", length_penalty)
+        self.num_return_sequences = check_num_return_sequences(
+            num_return_sequences, "beam", self.num_beams
+        )
 
     def initial_state(self, batch):
         # The beams of a row start as copies: only the first one may expand at first.
@@ -152,22 +159,40 @@ class BeamSearch(Strategy):
         )
 
     def finish(self, state, batch):
+        """The best hypothesis of each row: `(tokens, per-token scores)`, `(batch, width)`;
+        with `num_return_sequences = n > 1`, the `n` best, best first: tokens
+        `(batch, n, width)` and their final scores `(batch, n)`, the length-penalised
+        `sum_logp / gnmt_length_penalty(length)` that ranks them (`-inf` for a slot that
+        holds no real hypothesis: fewer than `n` possible outputs)."""
         normalized = state["sum_logp"] / gnmt_length_penalty(
             ops.maximum(state["lengths"], 1), self.length_penalty
         )
-        best = ops.cast(ops.argmax(normalized, axis=-1), "int32")  # (batch,)
-        index = ops.arange(batch, dtype="int32") * self.num_beams + best
-        return ops.take(state["tokens"], index, axis=0), ops.take(state["scores"], index, axis=0)
+        if self.num_return_sequences == 1:
+            best = ops.cast(ops.argmax(normalized, axis=-1), "int32")  # (batch,)
+            index = ops.arange(batch, dtype="int32") * self.num_beams + best
+            tokens, scores = state["tokens"], state["scores"]
+            return ops.take(tokens, index, axis=0), ops.take(scores, index, axis=0)
+        count, width = self.num_return_sequences, state["tokens"].shape[1]
+        values, best = ops.top_k(normalized, count)  # (batch, n), sorted, best first
+        best = ops.cast(best, "int32")
+        # Beams still at the NEG start sum (or that chose an excluded id) are no hypotheses.
+        real = ops.take_along_axis(state["sum_logp"], best, axis=1) > NEG / 2
+        index = ops.arange(batch, dtype="int32")[:, None] * self.num_beams + best
+        tokens = ops.take(state["tokens"], ops.reshape(index, (-1,)), axis=0)
+        return ops.reshape(tokens, (-1, count, width)), ops.where(real, values, float("-inf"))
 
 
 STRATEGIES = ("greedy", "beam", "sample")
 
 
-def make_strategy(strategy, num_beams, length_penalty, temperature, top_k, top_p):
+def make_strategy(
+    strategy, num_beams, length_penalty, temperature, top_k, top_p, num_return_sequences=1
+):
     """The strategy object of `Generator`'s arguments; options of another strategy than the
     chosen one must keep their defaults."""
     check.choice("strategy", strategy, STRATEGIES)
     check.positive_int("num_beams", num_beams)
+    check_num_return_sequences(num_return_sequences, strategy, num_beams)
     check.positive_int("top_k", top_k, allow_none=True)
     if top_p is not None:
         check.probability("top_p", top_p)
@@ -185,7 +210,7 @@ def make_strategy(strategy, num_beams, length_penalty, temperature, top_k, top_p
                     f"{name}={value!r} with strategy={strategy!r}"
                 )
     if strategy == "beam":
-        return BeamSearch(num_beams, length_penalty)
+        return BeamSearch(num_beams, length_penalty, num_return_sequences)
     if strategy == "sample":
         return Sampling(temperature, top_k, top_p)
     return GreedySearch()

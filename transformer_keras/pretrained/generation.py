@@ -38,7 +38,8 @@ class TextGenerator:
             Defaults to `128`.
         **generator_kwargs: other arguments of `transformer_keras.decoding.Generator`
             (`strategy`, `num_beams`, `length_penalty`, `temperature`, `top_k`, `top_p`,
-            `seed`, `jit_compile`).
+            `seed`, `jit_compile`; `num_return_sequences = n > 1`, with beam search: the `n`
+            best outputs of each text, best first, with the beam's `"scores"`).
     """
 
     def __init__(self, model, tokenizer, max_length, source_length=128, **generator_kwargs):
@@ -65,6 +66,8 @@ class TextGenerator:
         self.max_length = int(max_length)
         config = self.generator.get_config()
         self.end_token_id = config["end_token_id"]
+        self.num_return_sequences = count = config["num_return_sequences"]
+        self._shape = () if count == 1 else (count,)  # the outputs of one text
         if self.kind == "seq2seq":
             self.packer = make_packer(model.architecture, tokenizer, int(source_length))
             self.source_key = "encoder_token_ids"
@@ -75,12 +78,16 @@ class TextGenerator:
     def generate_graph(self, texts):
         """The generation as TensorFlow ops: string tensor `(batch,)` -> a dict with
         `"text"` strings `(batch,)` and the generated `"token_ids"` int32
-        `(batch, max_length)` (GPT-2: prompt and continuation)."""
+        `(batch, max_length)` (GPT-2: prompt and continuation); with
+        `num_return_sequences = n > 1`, `(batch, n)` texts, `(batch, n, max_length)` ids and
+        the beam's `"scores"` `(batch, n)`, best first."""
         texts = tf.convert_to_tensor(texts, tf.string)
         if self.kind == "seq2seq":
             source = self.packer(self.tokenizer(texts))[self.source_key]
-            ids = self.generator.decode_tensor(tf.cast(source, tf.int32))
-            return {"text": self._texts(ids), "token_ids": ids}
+            ids, scores = self.generator.decode_tensor(
+                tf.cast(source, tf.int32), return_scores=True
+            )
+            return self._outputs(self._texts(ids), ids, scores)
 
         def one(text):
             prompt = tf.cast(self.tokenizer(text[tf.newaxis]).to_tensor(), tf.int32)
@@ -90,22 +97,33 @@ class TextGenerator:
                 lambda: prompt,
                 lambda: tf.constant([[self.start_of_text]], tf.int32),
             )
-            ids = self.generator.decode_tensor(prompt)  # (1, max_length)
-            continuation = ids[:, tf.shape(prompt)[1] :]
-            return self._texts(continuation)[0], ids[0]
+            ids, scores = self.generator.decode_tensor(prompt, return_scores=True)
+            continuation = ids[..., tf.shape(prompt)[1] :]
+            return self._texts(continuation)[0], ids[0], scores[0]
 
-        text, ids = tf.map_fn(
+        shape = self._shape
+        text, ids, scores = tf.map_fn(
             one,
             texts,
             fn_output_signature=(
-                tf.TensorSpec((), tf.string),
-                tf.TensorSpec((self.max_length,), tf.int32),
+                tf.TensorSpec(shape, tf.string),
+                tf.TensorSpec((*shape, self.max_length), tf.int32),
+                tf.TensorSpec(shape if shape else (self.max_length,), tf.float32),
             ),
         )
-        return {"text": text, "token_ids": ids}
+        return self._outputs(text, ids, scores)
+
+    def _outputs(self, text, ids, scores):
+        """The endpoint's dict: `"scores"` (the beam's, per sequence) only with n > 1."""
+        outputs = {"text": text, "token_ids": ids}
+        return outputs if self.num_return_sequences == 1 else dict(outputs, scores=scores)
 
     def _texts(self, ids):
-        """Detokenized ids up to (not including) the end token."""
+        """Detokenized ids up to (not including) the end token; `(batch, n, length)` ids
+        give `(batch, n)` texts."""
+        if len(ids.shape) == 3:
+            texts = self._texts(tf.reshape(ids, (-1, tf.shape(ids)[-1])))
+            return tf.reshape(texts, (-1, self.num_return_sequences))
         if self.end_token_id is not None:
             ended = tf.cumsum(tf.cast(tf.equal(ids, self.end_token_id), tf.int32), axis=1) > 0
             ids = tf.ragged.boolean_mask(ids, tf.logical_not(ended))
@@ -121,6 +139,7 @@ class TextGenerator:
             return []
         outputs = self._function(tf.constant(batch, tf.string))["text"].numpy()
         strings = [value.decode("utf-8") for value in np.asarray(outputs).reshape(-1)]
+        strings = np.array(strings, object).reshape(-1, *self._shape).tolist()
         return strings[0] if single else strings
 
     @property

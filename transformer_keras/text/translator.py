@@ -132,6 +132,8 @@ class Translator:
         strategy: `"greedy"` or `"beam"`. Defaults to `"greedy"`.
         num_beams: int. Beam width. Defaults to `4`.
         length_penalty: float. GNMT length penalty exponent of beam search. Defaults to `0.6`.
+        num_return_sequences: int. Beam search: the `n <= num_beams` best translations of
+            each source, best first, a list of `n` strings per source. Defaults to `1`.
         **generator_kwargs: other arguments of `transformer_keras.decoding.Generator`
             (`jit_compile`, `use_cache`; `jit_compile` does not apply to `translate_graph`,
             whose ops are compiled only if the calling function is).
@@ -161,12 +163,12 @@ class Translator:
         strategy="greedy",
         num_beams=4,
         length_penalty=0.6,
+        num_return_sequences=1,
         **generator_kwargs,
     ):
         language_model = _seq2seq_model(seq2seq_model)
-        self.subword = _checks.is_tokenizer(source_vectorizer) or _checks.is_tokenizer(
-            target_vectorizer
-        )
+        tokenizer = _checks.is_tokenizer
+        self.subword = tokenizer(source_vectorizer) or tokenizer(target_vectorizer)
         token_ids = _tokenizer_ids if self.subword else _vectorizer_ids
         start_id, end_id, self.vocabulary = token_ids(
             language_model, source_vectorizer, target_vectorizer, start_token, end_token
@@ -176,17 +178,12 @@ class Translator:
             max_length = language_model.sequence_length  # the decoder length
         self.max_length = check.positive_int("max_length", max_length)  # the Generator: the rest
         self.model = seq2seq_model
-        self.source_vectorizer = source_vectorizer
-        self.target_vectorizer = target_vectorizer
+        self.source_vectorizer, self.target_vectorizer = source_vectorizer, target_vectorizer
         self.source_length = language_model.source_length
         self.start_token, self.end_token = start_token, end_token
         self.start_token_id, self.end_token_id = start_id, end_id
-        self.strategy = strategy
-        self.num_beams = num_beams
-        self.length_penalty = length_penalty
-        beam_kwargs = (
-            {"num_beams": num_beams, "length_penalty": length_penalty} if strategy == "beam" else {}
-        )
+        self.strategy, self.num_beams, self.length_penalty = strategy, num_beams, length_penalty
+        beam_kwargs = dict(num_beams=num_beams, length_penalty=length_penalty)
         # One decoding mechanism for both paths: `__call__` runs the generator's compiled
         # program, `translate_graph` its `decode_tensor`.
         self.generator = Generator(
@@ -195,9 +192,12 @@ class Translator:
             start_token_id=start_id,
             end_token_id=end_id,
             strategy=strategy,
-            **beam_kwargs,
+            num_return_sequences=num_return_sequences,
+            **(beam_kwargs if strategy == "beam" else {}),
             **generator_kwargs,
         )
+        self.num_return_sequences = self.generator.get_config()["num_return_sequences"]
+        self._outputs = () if self.num_return_sequences == 1 else (self.num_return_sequences,)
 
     def _source_ids(self, texts):
         """int32 encoder ids `(batch, source_length)` of a string tensor, as TensorFlow ops."""
@@ -220,20 +220,21 @@ class Translator:
         return np.asarray(ops.convert_to_numpy(token_ids), dtype="int32")
 
     def translate_ids(self, texts):
-        """Generated target ids, int32 `(batch, max_length)`, of a list of strings."""
+        """Generated target ids, int32 `(batch, [n,] max_length)`, of a list of strings."""
         token_ids = self.vectorize(texts)
         if token_ids.shape[0] == 0:
-            return np.zeros((0, self.max_length), "int32")
+            return np.zeros((0, *self._outputs, self.max_length), "int32")
         return np.asarray(self.generator(token_ids), dtype="int32")
 
     def __call__(self, texts):
         """Translates a list of strings (or one string) into a list of strings (or one)."""
         single = isinstance(texts, str)
-        token_ids = self.translate_ids([texts] if single else texts)
+        token_ids = self.translate_ids([texts] if single else texts).reshape(-1, self.max_length)
         if self.subword:
             outputs = [text.decode("utf-8") for text in self._texts(token_ids).numpy()]
         else:
             outputs = ids_to_texts(token_ids, self.vocabulary, self.end_token_id)
+        outputs = np.array(outputs, object).reshape(-1, *self._outputs).tolist()
         return outputs[0] if single else outputs
 
     def translate_graph(self, texts):
@@ -244,9 +245,13 @@ class Translator:
 
         Returns:
             A dict with `"translation"`, string `(batch,)`, and `"token_ids"`, int32
-            `(batch, max_length)` (the generated ids, as `translate_ids` returns them).
+            `(batch, max_length)` (the generated ids, as `translate_ids` returns them). With
+            `num_return_sequences = n > 1`: `(batch, n)` and `(batch, n, max_length)`, and
+            the `Generator`'s sequence `"scores"`, float32 `(batch, n)`.
         """
-        ids = self.generator.decode_tensor(self._source_ids(texts))
+        ids, scores = self.generator.decode_tensor(self._source_ids(texts), return_scores=True)
+        if self._outputs:
+            return _n_best_outputs(self._texts, ids, scores)
         return {"translation": self._texts(ids), "token_ids": ids}
 
     def serving_signatures(self):
@@ -259,6 +264,14 @@ class Translator:
         return [self.source_vectorizer]
 
 
+def _n_best_outputs(texts, ids, scores):
+    """`translate_graph`'s dict of ids `(batch, n, length)`: their `texts` `(batch, n)`, the
+    ids and the scores."""
+    count, length = ids.shape[1:]
+    flat = texts(tf.reshape(ids, (-1, length)))
+    return {"translation": tf.reshape(flat, (-1, count)), "token_ids": ids, "scores": scores}
+
+
 def decode_graph(
     seq2seq_model,
     encoder_token_ids,
@@ -268,6 +281,7 @@ def decode_graph(
     strategy="greedy",
     num_beams=4,
     length_penalty=0.6,
+    num_return_sequences=1,
 ):
     """Greedy or beam-search decoding as TensorFlow ops, for any batch size.
 
@@ -281,7 +295,8 @@ def decode_graph(
 
     Beam search keeps `num_beams` hypotheses per row, ranked by
     `log P(Y) / ((5 + |Y|) / 6) ** length_penalty`; a finished hypothesis keeps its score and
-    slot and competes until the end; the best one is returned.
+    slot and competes until the end; the best one is returned, or with
+    `num_return_sequences = n > 1` the `n` best, best first.
 
     Each call builds a new `Generator`: to decode several batches eagerly, build one
     `Generator` and call it (or its `decode_tensor`) instead.
@@ -296,9 +311,12 @@ def decode_graph(
         strategy: `"greedy"` or `"beam"`. Defaults to `"greedy"`.
         num_beams: int, smaller than the target vocabulary. Beam width. Defaults to `4`.
         length_penalty: float. GNMT exponent. Defaults to `0.6`.
+        num_return_sequences: int in [1, num_beams]; more than 1 for beam search only.
+            Defaults to `1`.
 
     Returns:
-        int32 tensor `(batch, max_length)`: the generated ids after the start token.
+        int32 tensor `(batch, max_length)`: the generated ids after the start token;
+        `(batch, n, max_length)` with `num_return_sequences = n > 1`.
 
     Example:
 
@@ -323,6 +341,7 @@ def decode_graph(
         num_beams=num_beams,
         length_penalty=length_penalty,
         jit_compile=False,
+        num_return_sequences=num_return_sequences,
     )
     if strategy == "beam" and num_beams >= language_model.vocabulary_size:
         raise ValueError(
