@@ -8,6 +8,7 @@ different steps and are padded. Exports take seconds: each is made once per modu
 """
 
 import json
+import os
 
 import keras
 import numpy as np
@@ -380,3 +381,28 @@ def test_bad_inputs(exported):
         seq2seq(sources, max_length=0)
     with pytest.raises(ValueError, match="at least 2. Received: max_length=1"):
         causal(prompts[:, :1], max_length=1)
+
+
+def test_a_dynamic_int8_decoder_is_smaller_and_close_to_the_float_one(tmp_path):
+    keras.utils.set_random_seed(3)
+    # Wide enough that LiteRT quantizes the weights (it leaves tensors under 1,024 values).
+    model = build_causal_lm(VOCAB, CAUSAL_LENGTH, embedding_dim=64, num_heads=2, num_layers=2)
+    prompts = _prompts(1)
+    decoders = {}
+    for quantize in (None, "dynamic_int8"):
+        directory = tmp_path / str(quantize)
+        export_decoder_litert(model, directory, max_length=MAX_LENGTH, quantize=quantize)
+        decoders[quantize] = LiteRTDecoder(directory)
+        with open(directory / "decoder.json") as f:
+            assert json.load(f)["quantize"] == quantize
+    sizes = {q: os.path.getsize(tmp_path / str(q) / "step.tflite") for q in decoders}
+    assert sizes["dynamic_int8"] < 0.5 * sizes[None]
+    logits = {}
+    for quantize, decoder in decoders.items():
+        cache = decoder.init_cache()
+        logits[quantize], _ = decoder.step(prompts[:, :1], 0, cache)
+    scale = np.abs(logits[None]).max()
+    assert 0 < np.abs(logits["dynamic_int8"] - logits[None]).max() < 0.1 * scale
+    assert decoders["dynamic_int8"](prompts).shape == decoders[None](prompts).shape
+    with pytest.raises(ValueError, match="Received: quantize='int4'"):
+        export_decoder_litert(model, tmp_path / "bad", max_length=MAX_LENGTH, quantize="int4")

@@ -30,6 +30,7 @@ Example:
 (1, 6)
 """
 
+import functools
 import json
 import os
 
@@ -111,8 +112,9 @@ def _programs(model, batch_size, width, source_length):
     return programs
 
 
-def _litert_program(function, specs, output_names):
-    """A LiteRT flatbuffer of built-in ops only, its variables folded in, outputs named."""
+def _litert_program(function, specs, output_names, quantize=None):
+    """A LiteRT flatbuffer of built-in ops only, its variables folded in, outputs named;
+    with `quantize="dynamic_int8"`, LiteRT's dynamic-range quantization."""
     import tempfile
 
     import tensorflow as tf
@@ -136,6 +138,8 @@ def _litert_program(function, specs, output_names):
         )
         converter = tf.lite.TFLiteConverter.from_saved_model(saved)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if quantize == "dynamic_int8":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
         return converter.convert()
 
 
@@ -152,8 +156,13 @@ def _onnx_program(function, specs, output_names):
     return proto.SerializeToString()
 
 
-def _export(model, directory, runtime, max_length, batch_size, source_length, ids, overwrite):
+def _export(
+    model, directory, runtime, max_length, batch_size, source_length, ids, overwrite, quantize=None
+):
+    from transformer_keras.export.litert import QUANTIZATIONS
     from transformer_keras.models.language_model import as_language_model
+
+    check.choice("quantize", quantize, QUANTIZATIONS)
 
     model = as_language_model(model)
     batch_size = check.positive_int("batch_size", batch_size)
@@ -181,9 +190,10 @@ def _export(model, directory, runtime, max_length, batch_size, source_length, id
             f"Received: overwrite={overwrite!r}"
         )
     os.makedirs(directory, exist_ok=True)
-    convert, suffix = (
-        (_litert_program, "tflite") if runtime == "litert" else (_onnx_program, "onnx")
-    )
+    if runtime == "litert":
+        convert, suffix = functools.partial(_litert_program, quantize=quantize), "tflite"
+    else:
+        convert, suffix = _onnx_program, "onnx"
     programs = {}
     for name, (function, specs, outputs) in _programs(
         model, batch_size, settings.width, source_length
@@ -204,6 +214,7 @@ def _export(model, directory, runtime, max_length, batch_size, source_length, id
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "runtime": runtime,
+        "quantize": quantize,
         "kind": model.kind,
         "max_length": settings.width - 1 if seq2seq else settings.width,
         "batch_size": batch_size,
@@ -235,6 +246,7 @@ def export_decoder_litert(
     source_length=None,
     start_token_id=None,
     end_token_id=None,
+    quantize=None,
     overwrite=True,
 ):
     """Writes a model's cached greedy decoding as LiteRT programs of built-in ops only:
@@ -252,6 +264,8 @@ def export_decoder_litert(
             padded to it. Defaults to the model's `source_length`.
         start_token_id, end_token_id: `Generator`'s, with the same defaults (the model's
             declared ones) and checks.
+        quantize: None (float32, default) or `"dynamic_int8"`, as for `export_litert`: int8
+            weights, tokens close to the float programs' but not always equal.
         overwrite: bool. Whether an existing export in `directory` may be replaced.
             Defaults to `True`.
 
@@ -264,7 +278,15 @@ def export_decoder_litert(
     """
     ids = (start_token_id, end_token_id)
     return _export(
-        model, directory, "litert", max_length, batch_size, source_length, ids, overwrite
+        model,
+        directory,
+        "litert",
+        max_length,
+        batch_size,
+        source_length,
+        ids,
+        overwrite,
+        quantize=quantize,
     )
 
 
