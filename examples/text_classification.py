@@ -8,7 +8,9 @@ CSV/TSV file (--data) or a public data set (--dataset, with --data-dir for a loc
 Prints both test accuracies, scikit-learn's classification report and confusion matrix, then
 wraps the classifier and its vectorizer into a model from raw strings to labels, exports it as
 a TensorFlow SavedModel (OUTPUT_DIR/saved_model), reloads it and classifies a few sentences with
-the reloaded model. Writes results.json, history.png and confusion_matrix.png.
+the reloaded model. Writes results.json, history.png and confusion_matrix.png. With
+`--litert float32` or `--litert dynamic_int8` it also writes a LiteRT file of the classifier
+and its vocabulary (`transformer_keras.export.TextPreprocessor`) for a phone.
 
 Ensembles of classifiers and other validation sources (a labelled file, sentences whose phrases
 training never sees) are `recipes/text_classification_ensemble.py`, which reuses this script.
@@ -16,9 +18,11 @@ training never sees) are `recipes/text_classification_ensemble.py`, which reuses
     python examples/text_classification.py
     python examples/text_classification.py --dataset sst2 --data-dir ../shared/datasets/sst2
     python examples/text_classification.py --data reviews.csv --text-column review
+    python examples/text_classification.py --litert dynamic_int8
 """
 
 import time
+from pathlib import Path
 
 import _common
 import keras
@@ -118,6 +122,15 @@ def make_parser():
         default=0,
         help="score the validation split every N batches as well as after every epoch; the "
         "weights with the best validation accuracy are kept in the end (0: epochs only)",
+    )
+    deployment = parser.add_argument_group("deployment")
+    deployment.add_argument(
+        "--litert",
+        choices=("none", "float32", "dynamic_int8"),
+        default="none",
+        help="also write OUTPUT_DIR/classifier.tflite (LiteRT, built-in ops only) and "
+        "OUTPUT_DIR/vocabulary.json (its tokenization in pure Python), and check the file's "
+        "predictions on the test set against the Keras model's",
     )
     return parser
 
@@ -295,6 +308,35 @@ def export_end_to_end(args, classifier, vectorizer, class_names, test_texts):
         print(f"  {label.decode():>10} ({p.max():.2f})  {sentence[:100]}")
 
 
+def export_litert(args, classifier, vectorizer, test_texts):
+    """Writes the LiteRT file and its tokenization; returns the share of test predictions
+    that equal the Keras model's, computed by LiteRT's interpreter."""
+    path = export.export_litert(
+        classifier,
+        args.output_dir / "classifier.tflite",
+        quantize=None if args.litert == "float32" else args.litert,
+    )
+    preprocess = export.TextPreprocessor.from_vectorizer(vectorizer)
+    preprocess.save(args.output_dir / "vocabulary.json")
+    ids = export.TextPreprocessor.load(args.output_dir / "vocabulary.json")(test_texts)
+    np.testing.assert_array_equal(ids, np.asarray(vectorizer(test_texts)))  # the same ids
+    runner = export.load_litert(path)
+    litert = np.concatenate(
+        [runner(ids[i : i + 64])["logits"].argmax(-1) for i in range(0, len(ids), 64)]
+    )
+    agreement = float(np.mean(litert == classifier.predict(ids, verbose=0).argmax(-1)))
+    size = Path(path).stat().st_size
+    print(
+        f"Exported {path} ({args.litert}, {size / 1e6:.2f} MB) and its vocabulary; LiteRT's "
+        f"predictions equal the Keras model's on {agreement:.1%} of the test set"
+    )
+    return {
+        "litert": args.litert,
+        "litert_bytes": size,
+        "litert_agreement": agreement,
+    }
+
+
 def main(argv=None):
     started = time.perf_counter()
     args = _common.start(parse_args(argv), **SMOKE)
@@ -334,6 +376,9 @@ def main(argv=None):
     # Evaluate, export.
     accuracy = evaluate(args, classifier, x_test, y_test, class_names, baseline)
     export_end_to_end(args, classifier, vectorizer, class_names, test_texts)
+    litert = (
+        {} if args.litert == "none" else export_litert(args, classifier, vectorizer, test_texts)
+    )
     _common.write_results(
         args,
         {
@@ -346,6 +391,7 @@ def main(argv=None):
             "train_cpu_seconds": train_cpu_seconds,
             "total_seconds": time.perf_counter() - started,
             "num_parameters": classifier.count_params(),
+            **litert,
         },
     )
 

@@ -325,3 +325,14 @@ def test_vision_transformer(tmp_path):
     assert "baseline test accuracy" in out
     assert_files(tmp_path, "history.png", "confusion_matrix.png", "vision_transformer.keras")
     assert 0.0 <= results(tmp_path)["test_accuracy"] <= 1.0
+
+
+def test_text_classification_writes_a_litert_file_that_agrees(tmp_path):
+    out = run_smoke("text_classification", tmp_path, "--litert", "dynamic_int8")
+    assert "its vocabulary; LiteRT's predictions equal the Keras model's on" in out
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["litert"] == "dynamic_int8"
+    assert results["litert_bytes"] == (tmp_path / "classifier.tflite").stat().st_size
+    assert results["litert_agreement"] >= 0.9  # int8 weights: a prediction may flip
+    vocabulary = json.loads((tmp_path / "vocabulary.json").read_text())
+    assert vocabulary["sequence_length"] > 0 and len(vocabulary["vocabulary"]) > 2
