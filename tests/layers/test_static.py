@@ -74,4 +74,3 @@ def test_cached_decoding_steps_give_the_same_logits_and_cache_in_the_mode():
     for portable, default in zip(results[1][1], results[0][1]):
         np.testing.assert_allclose(portable, default, atol=1e-6)
         np.testing.assert_array_equal(portable[:, :, 4:], 0.0)  # nothing written past the step
-
