@@ -178,3 +178,13 @@ def test_bad_arguments(kwargs, message):
     kwargs = {"vocabulary": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"], **kwargs}
     with pytest.raises(ValueError, match=re.escape(message)):
         BytePairTokenizer(**kwargs)
+
+
+def test_a_word_of_unknown_bytes_leaves_the_next_words_right():
+    # "d" is no byte of the vocabulary and there is no unknown token: its word has no symbol
+    # and no pair, and the merges of the words after it still join their own symbols.
+    vocabulary, merges = _tiny()
+    tokenizer = BytePairTokenizer(vocabulary, merges)
+    ids = tokenizer(tf.constant(["d", "ab", "a", "d ab ab", "dd abc"]))
+    ab, a, space_ab, space, abc = 8, 0, 10, 3, 9  # "Ġ abc" is no merge
+    assert ids.to_list() == [[], [ab], [a], [space_ab, space_ab], [space, abc]]

@@ -110,8 +110,11 @@ def _merge_round(values, splits, ranks_table):
     )
     # A pair "x x" in a run "x x x" overlaps itself: merge the first of every two.
     selected = _every_other(is_best, pair_rows)
-    # Pair p of row r joins symbols p + r and p + r + 1 (a row of L symbols has L - 1 pairs).
-    starts = tf.boolean_mask(tf.range(tf.size(pair_rows, out_type=tf.int64)) + pair_rows, selected)
+    # Pair j of a row joins that row's symbols j and j + 1. (Counted from the row's own
+    # starts: a word whose bytes are all unknown has no symbol and no pair, not L - 1 = -1.)
+    pair_index = tf.range(tf.size(pair_rows, out_type=tf.int64))
+    within_row = pair_index - tf.gather(ranks.row_splits, pair_rows)
+    starts = tf.boolean_mask(tf.gather(splits, pair_rows) + within_row, selected)
     size = tf.size(values, out_type=tf.int64)
     merge_start = tf.scatter_nd(starts[:, tf.newaxis], tf.ones_like(starts), [size]) > 0
     absorbed = tf.scatter_nd(starts[:, tf.newaxis] + 1, tf.ones_like(starts), [size]) > 0
