@@ -11,9 +11,10 @@
 - `export_decoder_litert` / `export_decoder_onnx`: cached greedy decoding as two programs, the
   encoder and one step with its key/value caches, that a host loop (`LiteRTDecoder`,
   `OnnxDecoder`) runs with the tokens of `transformer_keras.decoding.Generator`;
-- `TextPreprocessor` / `WordPiecePreprocessor`: the ids of the in-graph tokenizers (a word-level
-  `TextVectorization`, a BERT checkpoint's WordPiece) in pure Python, for the files above,
-  which hold no string ops;
+- `TextPreprocessor` / `WordPiecePreprocessor` / `BytePairPreprocessor`: the ids of the
+  in-graph tokenizers (a word-level `TextVectorization`, a BERT checkpoint's WordPiece, the
+  byte-level BPE of GPT-2, RoBERTa and BART) in pure Python, for the files above, which hold no
+  string ops;
 - `save_keras` / `load_keras`: the Keras archive, which keeps the optimizer state.
 
 LiteRT and ONNX files are traced in the static export mode (`transformer_keras.layers.static`):
@@ -54,7 +55,7 @@ _HOMES = {
         "export_decoder_litert",
         "export_decoder_onnx",
     ),
-    "preprocessing": ("TextPreprocessor", "WordPiecePreprocessor"),
+    "preprocessing": ("BytePairPreprocessor", "TextPreprocessor", "WordPiecePreprocessor"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 

@@ -10,18 +10,25 @@ these instead, in Python (standard library and NumPy), from one JSON file:
 - `WordPiecePreprocessor`: the tokenizer and packer of a BERT-family checkpoint, as
   `transformer_keras.pretrained.tokenizer.load_preprocessor` builds them (special tokens
   written in the text, BERT's normalization, WordPiece, `[CLS] a [SEP] b [SEP]`, truncation
-  longest first, padding, `padding_mask`, `segment_ids`).
+  longest first, padding, `padding_mask`, `segment_ids`);
+- `BytePairPreprocessor`: the byte-level BPE tokenizer and packer of a GPT-2, RoBERTa or BART
+  checkpoint (GPT-2's pre-tokenization, byte characters, merges by rank; `<s> a </s></s> b
+  </s>` for RoBERTa and BART, no special tokens for GPT-2; truncation, padding,
+  `padding_mask`).
 
-Both give the in-graph layer's ids exactly (`tests/export/test_preprocessing.py`). Build one
+They give the in-graph layer's ids exactly (`tests/export/test_preprocessing.py`,
+`tests/export/test_byte_pair_preprocessing.py`). Build one
 where TensorFlow is (`from_vectorizer`, `from_checkpoint`), `save` it, and `load` it where the
 model runs. Configurations they do not reproduce are refused, never approximated.
 
 BERT's normalization uses `unicodedata`, with the few characters where TensorFlow's
-tables and Python 3.11's disagree written out (`_wordpiece`): the two agree on every code
-point.
+tables and Python 3.11's disagree written out (`_wordpiece`), and GPT-2's `\\p{L}` / `\\p{N}`
+are `unicodedata`'s letters and numbers with RE2's newer ones written out (`_byte_pair`):
+the two agree on every code point.
 
-This module and `_wordpiece` import neither TensorFlow nor Keras (`from_vectorizer` only
-reads the layer it is given); the JSON files hold everything a deployment needs.
+This module, `_wordpiece` and `_byte_pair` import neither TensorFlow nor Keras
+(`from_vectorizer` only reads the layer it is given); the JSON files hold everything a
+deployment needs.
 """
 
 import json
@@ -31,9 +38,9 @@ import re
 import numpy as np
 
 from transformer_keras import _validation as check
-from transformer_keras.export import _wordpiece
+from transformer_keras.export import _byte_pair, _wordpiece
 
-__all__ = ["TextPreprocessor", "WordPiecePreprocessor"]
+__all__ = ["BytePairPreprocessor", "TextPreprocessor", "WordPiecePreprocessor"]
 
 FORMAT_VERSION = 1
 
@@ -120,6 +127,39 @@ class _SavedAsJson:
         """The preprocessor of a JSON file written by `save` (a ValueError for another
         kind of file)."""
         return cls(**_read(path, cls._format))
+
+
+class _Subwords(_SavedAsJson):
+    """What the subword preprocessors share: the ids of each word, cached, and `tokenize`.
+
+    A subclass gives `_words(text)` (the text's words after normalization and
+    pre-tokenization), `_word_ids(word)`, and `_splitter` (the special tokens written in a
+    text).
+    """
+
+    _cache_size = 100_000
+
+    def _text_ids(self, text):
+        cache = self.__dict__.setdefault("_cache", {})
+        ids = []
+        for word in self._words(text):
+            if word not in cache:
+                if len(cache) >= self._cache_size:
+                    cache.clear()
+                cache[word] = self._word_ids(word)
+            ids += cache[word]
+        return ids
+
+    def tokenize(self, texts):
+        """Token ids of each text without special tokens added (as `load_tokenizer(path)`
+        gives them), a list of lists of ints."""
+        result = []
+        for text in _texts("texts", texts):
+            ids = []
+            for piece, special_id in self._splitter.split(text):
+                ids += self._text_ids(piece) if special_id is None else [special_id]
+            result.append(ids)
+        return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,7 +339,7 @@ class TextPreprocessor(_SavedAsJson):
         }
 
 
-class WordPiecePreprocessor(_SavedAsJson):
+class WordPiecePreprocessor(_Subwords):
     """BERT's tokenizer and packer in pure Python: strings in, the model's int32 inputs out.
 
     The steps of `load_preprocessor(path, sequence_length)` for BERT: special tokens written
@@ -381,7 +421,6 @@ class WordPiecePreprocessor(_SavedAsJson):
         unknown_id = self._ids[unknown_token]
         self._wordpiece = (self._ids, unknown_id, suffix_indicator, max_input_chars_per_word)
         self._wordpiece += (longest,)
-        self._cache = {}
 
     @classmethod
     def from_checkpoint(cls, path, sequence_length):
@@ -399,26 +438,11 @@ class WordPiecePreprocessor(_SavedAsJson):
             text, self.lowercase, self.strip_accents, self.tokenize_chinese_chars
         )
 
-    def _text_ids(self, text):
-        ids = []
-        for word in _wordpiece.words(self.normalize(text)):
-            if word not in self._cache:
-                if len(self._cache) >= 100_000:
-                    self._cache.clear()
-                self._cache[word] = _wordpiece.wordpiece(word, *self._wordpiece)
-            ids += self._cache[word]
-        return ids
+    def _words(self, text):
+        return _wordpiece.words(self.normalize(text))
 
-    def tokenize(self, texts):
-        """Token ids of each text without special tokens added (as `load_tokenizer(path)`
-        gives them), a list of lists of ints."""
-        result = []
-        for text in _texts("texts", texts):
-            ids = []
-            for piece, special_id in self._splitter.split(text):
-                ids += self._text_ids(piece) if special_id is None else [special_id]
-            result.append(ids)
-        return result
+    def _word_ids(self, word):
+        return _wordpiece.wordpiece(word, *self._wordpiece)
 
     def __call__(self, texts, pair=None):
         """The model's inputs of a batch of texts (and optional second texts, `pair`, as the
@@ -444,3 +468,129 @@ class WordPiecePreprocessor(_SavedAsJson):
         config["pad_token"] = self.pad_token
         special_tokens = [dict(token) for token in self.special_tokens]
         return dict(config, vocabulary=list(self.vocabulary), special_tokens=special_tokens)
+
+
+class BytePairPreprocessor(_Subwords):
+    """GPT-2's byte-level BPE and a packer in pure Python: strings in, int32 inputs out.
+
+    The steps of `load_preprocessor(path, sequence_length)` for GPT-2, RoBERTa and BART:
+    special tokens written in the text cut out whole (with the whitespace on their side when
+    they `lstrip` / `rstrip`); with `add_prefix_space`, a space before each remaining piece
+    that has none; GPT-2's pre-tokenization (`_byte_pair.pre_tokenize`); each word's UTF-8
+    bytes as printable characters; the merges by rank; then `<s> a </s>` (pairs `<s> a
+    </s></s> b </s>`, truncated longest first) for RoBERTa and BART, `a` (pairs `a b`) for
+    GPT-2, padded on the right.
+
+    Args:
+        vocabulary: dict from token to id (as `vocab.json`).
+        merges: list of merges in rank order, `"a b"` strings or `[a, b]` pairs.
+        sequence_length: int (>= 2 for RoBERTa and BART). Length of every row.
+        model_type: `"roberta"`, `"bart"` (the keys `encoder_token_ids`,
+            `encoder_padding_mask`) or `"gpt2"`. Defaults to `"roberta"`.
+        add_prefix_space: bool. Defaults to `False`.
+        unknown_token: str in the vocabulary or None (bytes missing from the vocabulary are
+            dropped). Defaults to `None`.
+        special_tokens: list of strings or dicts `{"content", "lstrip", "rstrip"}`; None:
+            those of `<|endoftext|> <s> <pad> </s> <unk> <mask>` in the vocabulary. Defaults
+            to `None`.
+        cls_token, sep_token: str in the vocabulary (RoBERTa and BART only). None: `"<s>"`,
+            `"</s>"`. Default to `None`.
+        pad_token: str in the vocabulary. None: `"<pad>"` (GPT-2: `"<|endoftext|>"`).
+            Defaults to `None`.
+
+    Example:
+
+    >>> from transformer_keras.export.preprocessing import BytePairPreprocessor
+    >>> vocabulary = {"<s>": 0, "<pad>": 1, "</s>": 2, "a": 3, "b": 4, "Ġ": 5, "ab": 6, "Ġab": 7}
+    >>> pre = BytePairPreprocessor(vocabulary, ["a b", "Ġ ab"], sequence_length=7)
+    >>> pre(["ab ab", "ba"])["token_ids"].tolist()
+    [[0, 6, 7, 2, 1, 1, 1], [0, 4, 3, 2, 1, 1, 1]]
+    >>> pre(["ab"], pair=["b"])["padding_mask"].tolist()
+    [[1, 1, 1, 1, 1, 1, 0]]
+    """
+
+    _format = "transformer_keras.BytePairPreprocessor"
+
+    def __init__(
+        self,
+        vocabulary,
+        merges,
+        sequence_length,
+        model_type="roberta",
+        add_prefix_space=False,
+        unknown_token=None,
+        special_tokens=None,
+        cls_token=None,
+        sep_token=None,
+        pad_token=None,
+    ):
+        self.vocabulary = _byte_pair.check_vocabulary(vocabulary)
+        self.merges, self._ranks = _byte_pair.check_merges(merges, self.vocabulary)
+        self.model_type = check.choice("model_type", model_type, ("gpt2", "roberta", "bart"))
+        gpt2 = model_type == "gpt2"
+        self.sequence_length = check.positive_int(
+            "sequence_length", sequence_length, minimum=1 if gpt2 else 2
+        )
+        self.add_prefix_space = check.boolean("add_prefix_space", add_prefix_space)
+        if unknown_token is not None and unknown_token not in self.vocabulary:
+            raise ValueError(
+                "`unknown_token` must be None or a token of the vocabulary. "
+                f"Received: unknown_token={unknown_token!r}"
+            )
+        self.unknown_token = unknown_token
+        if special_tokens is None:
+            defaults = _byte_pair.DEFAULT_SPECIAL_TOKENS
+            special_tokens = [token for token in defaults if token in self.vocabulary]
+        self.special_tokens = _wordpiece.check_special_tokens(special_tokens, self.vocabulary)
+        self._splitter = _wordpiece.SpecialTokenSplitter(self.special_tokens, self.vocabulary)
+        tokens = _byte_pair.packer_tokens(model_type, cls_token, sep_token, pad_token)
+        self.cls_token, self.sep_token, self.pad_token = tokens
+        self._packing = _byte_pair.packing(model_type, self.vocabulary, *tokens)
+
+    @classmethod
+    def from_checkpoint(cls, path, sequence_length):
+        """The preprocessor of a GPT-2, RoBERTa or BART checkpoint directory as
+        `load_preprocessor(path, sequence_length)` reads it (`vocab.json` + `merges.txt` or a
+        byte-level BPE `tokenizer.json`, with `tokenizer_config.json` and `config.json`), in
+        pure Python; a ValueError if the directory is missing, its tokenizer is not byte-level
+        BPE, its model not GPT-2, RoBERTa or BART, or its files malformed."""
+        return cls(sequence_length=sequence_length, **_byte_pair.read_checkpoint(path))
+
+    # ---------------------------------------------------------------------------- tokenize
+
+    def _words(self, text):
+        if self.add_prefix_space and not text.startswith(" "):
+            text = " " + text
+        return _byte_pair.pre_tokenize(text)
+
+    def _word_ids(self, word):
+        return _byte_pair.encode_word(word, self.vocabulary, self._ranks, self.unknown_token)
+
+    def __call__(self, texts, pair=None):
+        """The model's inputs of a batch of texts (and optional second texts, `pair`, as the
+        in-graph `Preprocessor`'s).
+
+        Returns:
+            A dict of int32 arrays `(batch, sequence_length)`: `"token_ids"` and
+            `"padding_mask"` (BART: `"encoder_token_ids"`, `"encoder_padding_mask"`), the
+            mask 1 on the tokens, special ones included, and 0 on the padding (the in-graph
+            layer's bool mask as the exported models take it).
+        """
+        second = None if pair is None else self.tokenize(pair)
+        specials, pad_id, keys = self._packing
+        return _byte_pair.pack(
+            self.tokenize(texts), second, specials, pad_id, self.sequence_length, keys
+        )
+
+    # ---------------------------------------------------------------------------- files
+
+    def get_config(self):
+        """The constructor's arguments (JSON values)."""
+        names = ("sequence_length", "model_type", "add_prefix_space", "unknown_token")
+        config = {name: getattr(self, name) for name in names}
+        config.update(cls_token=self.cls_token, sep_token=self.sep_token, pad_token=self.pad_token)
+        special_tokens = [dict(token) for token in self.special_tokens]
+        merges = [list(pair) for pair in self.merges]
+        return dict(
+            config, vocabulary=dict(self.vocabulary), merges=merges, special_tokens=special_tokens
+        )
