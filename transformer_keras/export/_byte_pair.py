@@ -302,20 +302,6 @@ _ADDED_ORDER = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token",
 _ADDED_ORDER += ("mask_token",)
 
 
-def _find(component, kind):
-    """The `kind` part of a tokenizer.json pre-tokenizer, also inside a `Sequence`, or None."""
-    if not isinstance(component, dict):
-        return None
-    if component.get("type") == kind:
-        return component
-    for key in ("normalizers", "pretokenizers"):
-        for part in component.get(key) or []:
-            found = _find(part, kind)
-            if found is not None:
-                return found
-    return None
-
-
 def _files(path, fast):
     """`(vocabulary dict, merges, tokenizer.json's ByteLevel pre-tokenizer or None)`, the
     files looked for in `load_tokenizer`'s order."""
@@ -334,7 +320,7 @@ def _files(path, fast):
         return vocabulary, [line for line in lines if line], None
     elif fast is None or (fast.get("model") or {}).get("type") != "BPE":
         kind = "no byte-level BPE" if fast is None else "a non-BPE (tokenizer.json)"
-    elif _find(fast.get("pre_tokenizer"), "ByteLevel") is None:
+    elif _wordpiece.find_component(fast.get("pre_tokenizer"), "ByteLevel") is None:
         raise ValueError(
             f"{os.path.join(path, 'tokenizer.json')!r}: a BPE tokenizer without GPT-2's "
             "byte-level pre-tokenizer (ByteLevel); only byte-level BPE (GPT-2, RoBERTa, BART) "
@@ -347,7 +333,7 @@ def _files(path, fast):
             f"It holds: {sorted(os.listdir(path))}."
         )
     model = fast["model"]
-    pre_tokenizer = _find(fast.get("pre_tokenizer"), "ByteLevel")
+    pre_tokenizer = _wordpiece.find_component(fast.get("pre_tokenizer"), "ByteLevel")
     return model.get("vocab") or {}, model.get("merges") or [], pre_tokenizer
 
 
@@ -389,15 +375,7 @@ def read_checkpoint(path):
     """The `BytePairPreprocessor` arguments (but `sequence_length`) of a GPT-2, RoBERTa or
     BART checkpoint directory, as `transformer_keras.pretrained.tokenizer.load_preprocessor`
     reads them."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise ValueError(f"`path` must be a directory path. Received: path={path!r}")
-    path = os.fspath(path)
-    if not os.path.isdir(path):
-        where = "a file." if os.path.exists(path) else "not there."
-        raise ValueError(f"`path` must be a checkpoint directory; {path!r} is {where}")
-    config = _wordpiece._json_file(path, "tokenizer_config.json") or {}
-    fast = _wordpiece._json_file(path, "tokenizer.json")
-    model_config = _wordpiece._json_file(path, "config.json") or {}
+    path, config, fast, model_config = _wordpiece.checkpoint_files(path)
     vocabulary, merges, pre_tokenizer = _files(path, fast)
     if not isinstance(vocabulary, dict) or not vocabulary:
         raise ValueError(f"{path!r}: the vocabulary must be a non-empty dict from token to id.")

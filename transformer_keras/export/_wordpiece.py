@@ -303,17 +303,32 @@ def _json_file(directory, name):
         raise ValueError(f"{path!r} is not valid JSON: {error}") from None
 
 
-def _find(component, kind):
-    """The `kind` part of a tokenizer.json normalizer, also inside a `Sequence`, or None."""
+def find_component(component, kind):
+    """The `kind` part of a tokenizer.json normalizer or pre-tokenizer, also inside a
+    `Sequence`, or None."""
     if not isinstance(component, dict):
         return None
     if component.get("type") == kind:
         return component
-    for part in component.get("normalizers") or []:
-        found = _find(part, kind)
-        if found is not None:
-            return found
+    for key in ("normalizers", "pretokenizers"):
+        for part in component.get(key) or []:
+            found = find_component(part, kind)
+            if found is not None:
+                return found
     return None
+
+
+def checkpoint_files(path):
+    """`(path, tokenizer_config.json or {}, tokenizer.json or None, config.json or {})` of
+    a checkpoint directory."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"`path` must be a directory path. Received: path={path!r}")
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        where = "a file." if os.path.exists(path) else "not there."
+        raise ValueError(f"`path` must be a checkpoint directory; {path!r} is {where}")
+    config = _json_file(path, "tokenizer_config.json") or {}
+    return path, config, _json_file(path, "tokenizer.json"), _json_file(path, "config.json") or {}
 
 
 def _vocabulary(path, fast):
@@ -339,7 +354,7 @@ def _vocabulary(path, fast):
     by_id = sorted((fast["model"].get("vocab") or {}).items(), key=lambda item: item[1])
     if [index for _, index in by_id] != list(range(len(by_id))):
         raise ValueError(f"{path!r}: the WordPiece ids of tokenizer.json are not 0, 1, 2, ...")
-    normalizer = _find(fast.get("normalizer"), "BertNormalizer")
+    normalizer = find_component(fast.get("normalizer"), "BertNormalizer")
     if fast.get("normalizer") is not None and normalizer is None:
         raise ValueError(
             f"{path!r}: a WordPiece tokenizer.json with the normalizer "
@@ -365,16 +380,9 @@ def _added_tokens(config, fast):
 def read_checkpoint(path):
     """The `WordPiecePreprocessor` arguments (but `sequence_length`) of a BERT checkpoint
     directory, as `transformer_keras.pretrained.tokenizer.load_preprocessor` reads them."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise ValueError(f"`path` must be a directory path. Received: path={path!r}")
-    path = os.fspath(path)
-    if not os.path.isdir(path):
-        where = "a file." if os.path.exists(path) else "not there."
-        raise ValueError(f"`path` must be a checkpoint directory; {path!r} is {where}")
-    config = _json_file(path, "tokenizer_config.json") or {}
-    fast = _json_file(path, "tokenizer.json")
+    path, config, fast, model_config = checkpoint_files(path)
     vocabulary, normalizer = _vocabulary(path, fast)
-    model_type = (_json_file(path, "config.json") or {}).get("model_type")
+    model_type = model_config.get("model_type")
     kind = str(config.get("tokenizer_class"))
     if model_type is None and kind.removesuffix("Fast") in _OTHER_CLASSES:
         model_type = kind
