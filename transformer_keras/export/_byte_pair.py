@@ -22,6 +22,7 @@ import unicodedata
 import numpy as np
 
 from transformer_keras import _validation as check
+from transformer_keras._tokenizer_json import find_component
 from transformer_keras.export import _wordpiece
 
 # Unicode White_Space, `\s` of the pattern (as `_utils.WHITESPACE` in the graph).
@@ -320,7 +321,7 @@ def _files(path, fast):
         return vocabulary, [line for line in lines if line], None
     elif fast is None or (fast.get("model") or {}).get("type") != "BPE":
         kind = "no byte-level BPE" if fast is None else "a non-BPE (tokenizer.json)"
-    elif _wordpiece.find_component(fast.get("pre_tokenizer"), "ByteLevel") is None:
+    elif find_component(fast.get("pre_tokenizer"), "ByteLevel") is None:
         raise ValueError(
             f"{os.path.join(path, 'tokenizer.json')!r}: a BPE tokenizer without GPT-2's "
             "byte-level pre-tokenizer (ByteLevel); only byte-level BPE (GPT-2, RoBERTa, BART) "
@@ -333,7 +334,7 @@ def _files(path, fast):
             f"It holds: {sorted(os.listdir(path))}."
         )
     model = fast["model"]
-    pre_tokenizer = _wordpiece.find_component(fast.get("pre_tokenizer"), "ByteLevel")
+    pre_tokenizer = find_component(fast.get("pre_tokenizer"), "ByteLevel")
     return model.get("vocab") or {}, model.get("merges") or [], pre_tokenizer
 
 

@@ -17,6 +17,8 @@ import unicodedata
 
 import numpy as np
 
+from transformer_keras._tokenizer_json import find_component
+
 _CJK = (
     (0x4E00, 0x9FFF),
     (0x3400, 0x4DBF),
@@ -301,21 +303,6 @@ def _json_file(directory, name):
             return json.load(file)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{path!r} is not valid JSON: {error}") from None
-
-
-def find_component(component, kind):
-    """The `kind` part of a tokenizer.json normalizer or pre-tokenizer, also inside a
-    `Sequence`, or None."""
-    if not isinstance(component, dict):
-        return None
-    if component.get("type") == kind:
-        return component
-    for key in ("normalizers", "pretokenizers"):
-        for part in component.get(key) or []:
-            found = find_component(part, kind)
-            if found is not None:
-                return found
-    return None
 
 
 def checkpoint_files(path):

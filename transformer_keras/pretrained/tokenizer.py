@@ -22,6 +22,7 @@ model's input dict.
 import json
 import os
 
+from transformer_keras._tokenizer_json import find_component
 from transformer_keras.tokenizers import (
     BytePairTokenizer,
     Preprocessor,
@@ -225,7 +226,7 @@ def _fast_wordpiece(checkpoint):
         raise ValueError(
             f"{checkpoint.file('tokenizer.json')!r}: the WordPiece ids are not 0, 1, 2, ..."
         )
-    normalizer = _find(checkpoint.fast.get("normalizer"), "BertNormalizer")
+    normalizer = find_component(checkpoint.fast.get("normalizer"), "BertNormalizer")
     if checkpoint.fast.get("normalizer") is not None and normalizer is None:
         raise ValueError(
             f"{checkpoint.file('tokenizer.json')!r}: a WordPiece tokenizer with the normalizer "
@@ -267,7 +268,7 @@ def _bpe(checkpoint, vocabulary, merges, pre_tokenizer=None):
 
 def _fast_bpe(checkpoint):
     fast = checkpoint.fast
-    pre_tokenizer = _find(fast.get("pre_tokenizer"), "ByteLevel")
+    pre_tokenizer = find_component(fast.get("pre_tokenizer"), "ByteLevel")
     if pre_tokenizer is None:
         raise ValueError(
             f"{checkpoint.file('tokenizer.json')!r}: a BPE tokenizer without GPT-2's byte-level "
@@ -275,21 +276,6 @@ def _fast_bpe(checkpoint):
         )
     model = fast["model"]
     return _bpe(checkpoint, model.get("vocab") or {}, model.get("merges") or [], pre_tokenizer)
-
-
-def _find(component, kind):
-    """The `kind` component of a tokenizer.json normalizer or pre-tokenizer, also inside a
-    `Sequence`, or None."""
-    if not isinstance(component, dict):
-        return None
-    if component.get("type") == kind:
-        return component
-    for key in ("normalizers", "pretokenizers"):
-        for part in component.get(key) or []:
-            found = _find(part, kind)
-            if found is not None:
-                return found
-    return None
 
 
 # ------------------------------------------------------------------------------ Marian
