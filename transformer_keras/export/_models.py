@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from transformer_keras import _validation as check
 from transformer_keras.export.saved_model import _flat_outputs, _tensor_spec, output_name
-from transformer_keras.models._decoder_parts import ENCODER_PREFIX, FINAL_NORM, block_name
+from transformer_keras.models.language_model import as_language_model
 
 
 def seq2seq_encoder(model):
@@ -40,22 +40,16 @@ def seq2seq_encoder(model):
     (None, 7, 16)
     """
     inputs = getattr(model, "input", None) if isinstance(model, keras.Model) else None
-    layers = {layer.name: layer for layer in getattr(model, "layers", [])}
     if not isinstance(inputs, dict) or "encoder_tokens" not in inputs:
         raise ValueError(
             "`model` must be a seq2seq model of transformer_keras.models.build_seq2seq (an "
             f"'encoder_tokens' input). Received: model={model!r}"
         )
-    last = FINAL_NORM.format(ENCODER_PREFIX)
-    if last not in layers:
-        count = 0
-        while block_name(ENCODER_PREFIX, count) in layers:
-            count += 1
-        if not count:
-            raise ValueError(f"Model {model.name!r} has no layer 'encoder_block_0'.")
-        last = block_name(ENCODER_PREFIX, count - 1)
-    tokens = inputs["encoder_tokens"]
-    return keras.Model(tokens, layers[last].output, name=f"{model.name}_encoder")
+    parts = as_language_model(model)._decoder_parts  # the encoder's layers, found and checked
+    last = parts.encoder_final_norm
+    if last is None:  # a post-LN encoder ends with its last block
+        last = parts.encoder_blocks[-1]
+    return keras.Model(inputs["encoder_tokens"], last.output, name=f"{model.name}_encoder")
 
 
 def check_export_args(model, path, extension, batch_size, overwrite):

@@ -421,7 +421,7 @@ class ExportedDecoder:
     greedy strategy: the argmax of the log-probabilities, the suppressed ids (padding) never
     chosen, the forced first (seq2seq) and last tokens, a row ended by the end token
     (included) and then filled with padding, and the loop stopped once every row has ended.
-    Subclasses load and run the programs (`_load`, `_run`).
+    Subclasses load the programs with their runtime (`_load`).
 
     Args:
         directory: an export directory.
@@ -470,16 +470,13 @@ class ExportedDecoder:
         return self.config["max_length"]
 
     def _load(self, path):
-        raise NotImplementedError
-
-    def _run(self, program, feeds):
-        """`{output name: array}` of a loaded program on `{input name: array}`."""
+        """The program's file as a `transformer_keras.export.runtime.RuntimeModel`."""
         raise NotImplementedError
 
     def _call(self, name, values):
         program = self.config["programs"][name]
         feeds = {spec["name"]: value for spec, value in zip(program["inputs"], values)}
-        outputs = self._run(self._programs[name], feeds)
+        outputs = self._programs[name](feeds)
         return [outputs[spec["name"]] for spec in program["outputs"]]
 
     def encode(self, source_ids):
@@ -548,12 +545,9 @@ class LiteRTDecoder(ExportedDecoder):
     runtime = "litert"
 
     def _load(self, path):
-        from ai_edge_litert.interpreter import Interpreter
+        from transformer_keras.export.runtime import load_litert
 
-        return Interpreter(model_path=path).get_signature_runner()
-
-    def _run(self, program, feeds):
-        return program(**feeds)
+        return load_litert(path)
 
 
 class OnnxDecoder(ExportedDecoder):
@@ -563,10 +557,6 @@ class OnnxDecoder(ExportedDecoder):
     runtime = "onnx"
 
     def _load(self, path):
-        import onnxruntime
+        from transformer_keras.export.runtime import load_onnx
 
-        return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-
-    def _run(self, program, feeds):
-        names = [output.name for output in program.get_outputs()]
-        return dict(zip(names, program.run(names, feeds)))
+        return load_onnx(path)

@@ -82,7 +82,7 @@ class RuntimeModel:
                 f"{sorted(inputs, key=str)} (unknown: {unknown}, missing: {missing})"
             )
         arrays = {name: self._check_input(name, inputs[name]) for name in names}
-        batches = {name: array.shape[0] for name, array in arrays.items()}
+        batches = {name: array.shape[0] for name, array in arrays.items() if array.ndim}
         if len(set(batches.values())) > 1:
             raise ValueError(f"The inputs must have the same batch size. Received: {batches}")
         return arrays
@@ -126,7 +126,7 @@ class RuntimeModel:
                     f"Input {name!r} has a fixed {what} of {size} in this {self.format} file "
                     f"(shape {shape}): {advice}. Received: an array of shape {array.shape}"
                 )
-        if array.shape[0] == 0:
+        if array.ndim and array.shape[0] == 0:  # a scalar (a position, say) has no batch
             raise ValueError(
                 f"Input {name!r} must hold at least one example. Received: an array of shape "
                 f"{array.shape}"
