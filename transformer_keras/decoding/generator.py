@@ -95,7 +95,7 @@ class Generator:
             seed=check.non_negative_int("seed", seed, allow_none=True),
             use_cache=check.boolean("use_cache", use_cache),
             jit_compile=check.boolean("jit_compile", jit_compile),
-            num_return_sequences=check.positive_int("num_return_sequences", num_return_sequences),
+            num_return_sequences=num_return_sequences,  # checked, as the others, by make_strategy
         )
         options = (num_beams, length_penalty, temperature, top_k, top_p, num_return_sequences)
         search = make_strategy(strategy, *options)
