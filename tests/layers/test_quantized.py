@@ -3,12 +3,12 @@ saves and loads with the same outputs (`transformer_keras.layers._quantized`).""
 
 import warnings
 
+import keras
 import numpy as np
 import pytest
 
 from transformer_keras.export import load_keras, save_keras
 from transformer_keras.layers import TransformerEncoderBlock
-from transformer_keras.layers._quantized import is_quantizable
 from transformer_keras.models import (
     build_seq2seq,
     build_text_classifier,
@@ -16,6 +16,11 @@ from transformer_keras.models import (
 )
 
 RNG = np.random.default_rng(0)
+
+
+def is_quantizable(layer):
+    """Whether `Model.quantize` quantizes `layer` (a Dense, EinsumDense or Embedding)."""
+    return isinstance(layer, (keras.layers.Dense, keras.layers.EinsumDense, keras.layers.Embedding))
 
 
 def _classifier():

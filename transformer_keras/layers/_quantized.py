@@ -9,8 +9,6 @@ their scales then have no variables to go to. `QuantizedSublayers` records in th
 sublayers were quantized, and quantizes them again on loading, before their weights are read.
 """
 
-import keras
-
 
 class QuantizedSublayers:
     """A mixin for layers that create `Dense`/`EinsumDense`/`Embedding` sublayers.
@@ -55,8 +53,3 @@ class QuantizedSublayers:
                 if layer.quantization_mode is None:
                     layer.quantize(mode, type_check=False)
         super().load_own_variables(store)
-
-
-def is_quantizable(layer):
-    """Whether `Model.quantize` quantizes `layer` (a Dense, EinsumDense or Embedding)."""
-    return isinstance(layer, (keras.layers.Dense, keras.layers.EinsumDense, keras.layers.Embedding))
