@@ -201,6 +201,8 @@ def export_saved_model(model, path, signatures=None, overwrite=True, verbose=Fal
     - a model of `transformer_keras.models` (token ids in): the model's inputs, with their
       names (`token_ids`, or `encoder_tokens` and `decoder_tokens`), int32 of the model's fixed
       sequence length; outputs `logits` and `probabilities` (softmax over the last axis);
+    - an encoder (a BERT or RoBERTa of `transformer_keras.pretrained`, `seq2seq_encoder`):
+      its inputs; output `hidden_states` (see `output_name`);
     - a model with dict outputs, such as `transformer_keras.text.build_end_to_end_classifier`
       (a string tensor `texts` `(batch,)` in): its outputs, `probabilities`, `label_id`, `label`;
     - an object that offers serving signatures (see the module docstring), such as a
