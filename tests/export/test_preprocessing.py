@@ -174,7 +174,7 @@ def _vocab_checkpoint(directory, vocabulary, config):
     return directory
 
 
-def _tokenizer_json_checkpoint(directory, vocabulary):
+def _tokenizer_formats_checkpoint(directory, vocabulary):
     """What transformers 5 writes: tokenizer.json (a normalizer that lower-cases and keeps the
     accents; [MASK] takes the spaces around it; an added token after the vocabulary)."""
     os.makedirs(directory, exist_ok=True)
@@ -233,7 +233,7 @@ def _assert_same(preprocessor, reference, texts, pairs=None):
 def test_wordpiece_ids_equal_the_in_graph_preprocessor_on_hard_cases(name, vocabularies, tmp_path):
     kind, config = CHECKPOINTS[name]
     if config is None:
-        path = _tokenizer_json_checkpoint(tmp_path, vocabularies[kind])
+        path = _tokenizer_formats_checkpoint(tmp_path, vocabularies[kind])
     else:
         path = _vocab_checkpoint(tmp_path, vocabularies[kind], config)
     texts = HARD + SENTENCES + ["<new> [MASK]x\u00a0 [MASK]\ty [SEP]z"]
@@ -280,7 +280,7 @@ def test_normalization_equals_the_in_graph_ops_on_every_assigned_code_point(opti
 
 
 def test_wordpiece_json_round_trip(vocabularies, tmp_path):
-    path = _tokenizer_json_checkpoint(tmp_path / "checkpoint", vocabularies["cased"])
+    path = _tokenizer_formats_checkpoint(tmp_path / "checkpoint", vocabularies["cased"])
     preprocessor = WordPiecePreprocessor.from_checkpoint(path, 16)
     saved = preprocessor.save(tmp_path / "wordpiece.json")
     loaded = WordPiecePreprocessor.load(saved)

@@ -99,7 +99,7 @@ def test_bpe_vocab_json_merges_and_added_tokens(tmp_path):
     assert roberta.detokenize([[0, 8, 10, 6, 9, 2, 1]]).numpy()[0] == b" hi !"
 
 
-def test_tokenizer_json_only_directories(tmp_path):
+def test_tokenizer_formats_only_directories(tmp_path):
     # What transformers 5's save_pretrained writes for BERT: tokenizer.json + the config.
     bert_json = {
         "added_tokens": [

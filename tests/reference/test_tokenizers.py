@@ -161,7 +161,7 @@ def test_ids_without_special_tokens(snapshots, texts, name):
 
 
 @pytest.mark.parametrize("name", ["bert-uncased", "bert-cased", "gpt2", "roberta-prefix", "bart"])
-def test_tokenizer_json_only_directories(written, texts, name):
+def test_tokenizer_formats_only_directories(written, texts, name):
     reference = _reference(written[name])
     expected = [reference(text, add_special_tokens=False)["input_ids"] for text in texts]
     assert load_tokenizer(written[name])(texts).to_list() == expected

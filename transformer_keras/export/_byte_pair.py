@@ -22,7 +22,7 @@ import unicodedata
 import numpy as np
 
 from transformer_keras import _validation as check
-from transformer_keras._tokenizer_json import find_component
+from transformer_keras._tokenizer_formats import find_component, merge_pair
 from transformer_keras.export import _wordpiece
 
 # Unicode White_Space, `\s` of the pattern (as `_utils.WHITESPACE` in the graph).
@@ -182,26 +182,12 @@ def check_merges(merges, ids):
         raise ValueError(f"`merges` must be a list of merges. Received: merges={_short(merges)}")
     pairs, ranks = [], {}
     for index, entry in enumerate(merges):
-        parts = entry.split(" ") if isinstance(entry, str) else entry
-        if (
-            not isinstance(parts, (list, tuple))
-            or len(parts) != 2
-            or not all(isinstance(part, str) and part for part in parts)
-        ):
-            raise ValueError(
-                f"`merges` must hold pairs of tokens, 'a b' or ['a', 'b']; merge {index} is "
-                f"{entry!r}."
-            )
-        for token in (*parts, parts[0] + parts[1]):
-            if token not in ids:
-                raise ValueError(
-                    f"Merge {index} {entry!r} needs {token!r}, which is not in the vocabulary."
-                )
-        key = f"{parts[0]} {parts[1]}"
+        pair = merge_pair(index, entry, ids)
+        key = " ".join(pair)
         if key in ranks:
             raise ValueError(f"`merges` holds {key!r} twice (merges {ranks[key]} and {index}).")
         ranks[key] = index
-        pairs.append((parts[0], parts[1]))
+        pairs.append(pair)
     return pairs, ranks
 
 

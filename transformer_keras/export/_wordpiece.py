@@ -17,7 +17,7 @@ import unicodedata
 
 import numpy as np
 
-from transformer_keras._tokenizer_json import find_component
+from transformer_keras._tokenizer_formats import find_component
 
 _CJK = (
     (0x4E00, 0x9FFF),

@@ -22,7 +22,7 @@ model's input dict.
 import json
 import os
 
-from transformer_keras._tokenizer_json import find_component
+from transformer_keras._tokenizer_formats import find_component
 from transformer_keras.tokenizers import (
     BytePairTokenizer,
     Preprocessor,

@@ -7,6 +7,7 @@ they hold); the ops of the algorithm are in `_byte_pair_ops`.
 import keras
 import tensorflow as tf
 
+from transformer_keras._tokenizer_formats import merge_pair
 from transformer_keras.tokenizers import _byte_pair_ops, _utils
 from transformer_keras.tokenizers._byte_pair_ops import PRE_TOKENIZATION, byte_to_unicode
 from transformer_keras.tokenizers._tokenizer_layer import TokenizerLayer
@@ -58,26 +59,7 @@ def _check_merges(merges, token_to_id):
         merges = read_merges(merges)
     if isinstance(merges, (str, bytes)) or not hasattr(merges, "__iter__"):
         raise ValueError(f"`merges` must be a list of merges. Received: merges={merges!r}")
-    result = []
-    for index, merge in enumerate(merges):
-        if isinstance(merge, str):
-            parts = merge.split(" ")
-        elif isinstance(merge, (list, tuple)):
-            parts = list(merge)
-        else:
-            parts = None
-        if not parts or len(parts) != 2 or not all(isinstance(p, str) and p for p in parts):
-            raise ValueError(
-                f"`merges` must hold pairs of tokens, 'a b' or ['a', 'b']; merge {index} is "
-                f"{merge!r}."
-            )
-        for token in (*parts, parts[0] + parts[1]):
-            if token not in token_to_id:
-                raise ValueError(
-                    f"Merge {index} {merge!r} needs {token!r}, which is not in the vocabulary."
-                )
-        result.append(tuple(parts))
-    return result
+    return [merge_pair(index, merge, token_to_id) for index, merge in enumerate(merges)]
 
 
 def _short(value):
