@@ -225,6 +225,20 @@ def _vectorizer(vocabulary, sequence_length, **kwargs):
     return vectorizer
 
 
+def _cached(directory, recipe, seconds, name):
+    """`(model path, meta path, cache key, meta)` of a model trained in `directory`; `meta`
+    is None unless a model of the same recipe, budget and seed is there."""
+    path, meta_path = os.path.join(directory, "float32.keras"), os.path.join(directory, "meta.json")
+    key = {"recipe": recipe, "train_seconds": seconds, "seed": SEED}
+    if os.path.exists(meta_path) and os.path.exists(path):
+        with open(meta_path) as f:
+            meta = json.load(f)
+        if meta["key"] == key:
+            print(f"{name}: cached in {directory}", flush=True)
+            return path, meta_path, key, meta
+    return path, meta_path, key, None
+
+
 def train_classifier(directory, data, recipe, seconds):
     """Trains (or loads from `directory`) the classifier; returns `(path, vectorizer, meta)`."""
     import keras
@@ -234,14 +248,9 @@ def train_classifier(directory, data, recipe, seconds):
     from transformer_keras.models import build_text_classifier
     from transformer_keras.training import BestWeights, TimeBudget
 
-    path, meta_path = os.path.join(directory, "float32.keras"), os.path.join(directory, "meta.json")
-    key = {"recipe": recipe, "train_seconds": seconds, "seed": SEED}
-    if os.path.exists(meta_path):
-        with open(meta_path) as f:
-            meta = json.load(f)
-        if meta["key"] == key and os.path.exists(path):
-            print(f"classifier: cached in {directory}", flush=True)
-            return path, _vectorizer(meta.pop("vocabulary"), recipe["sequence_length"]), meta
+    path, meta_path, key, meta = _cached(directory, recipe, seconds, "classifier")
+    if meta is not None:
+        return path, _vectorizer(meta.pop("vocabulary"), recipe["sequence_length"]), meta
     train, y_train, val, y_val, _, _ = data
     keras.utils.set_random_seed(SEED)
     vectorizer = text.make_text_vectorizer(
@@ -388,17 +397,12 @@ def train_translator(directory, data, recipe, seconds):
     from transformer_keras.models import build_seq2seq
     from transformer_keras.training import MaskedSparseCategoricalCrossentropy, TimeBudget
 
-    path, meta_path = os.path.join(directory, "float32.keras"), os.path.join(directory, "meta.json")
-    key = {"recipe": recipe, "train_seconds": seconds, "seed": SEED}
-    if os.path.exists(meta_path):
-        with open(meta_path) as f:
-            meta = json.load(f)
-        if meta["key"] == key and os.path.exists(path):
-            print(f"translator: cached in {directory}", flush=True)
-            (src_vocab, src_len), (tgt_vocab, tgt_len) = meta.pop("vectorizers")
-            source = _vectorizer(src_vocab, src_len)
-            target = _vectorizer(tgt_vocab, tgt_len, standardize=None)
-            return path, (source, target), meta
+    path, meta_path, key, meta = _cached(directory, recipe, seconds, "translator")
+    if meta is not None:
+        (src_vocab, src_len), (tgt_vocab, tgt_len) = meta.pop("vectorizers")
+        source = _vectorizer(src_vocab, src_len)
+        target = _vectorizer(tgt_vocab, tgt_len, standardize=None)
+        return path, (source, target), meta
     train_src, train_tgt = data[0], data[1]
     keras.utils.set_random_seed(SEED)
     source, target, tokens = _translator_vectorizers(train_src, train_tgt, recipe)
