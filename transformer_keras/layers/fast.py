@@ -13,7 +13,13 @@ measures what each is worth.
 - `"additive_mask"` (`attention`): attention with the mask as an additive float32 bias of its
   own shape, not `dot_product_attention`'s `where()` over a broadcast `(B, N, T, S)` mask;
 - `"real_tokens"` (`per_position`): after a block's last attention, the position-wise work on
-  the real tokens' rows only, gathered into one matrix; skipped when a batch has no padding.
+  the real tokens' rows only, gathered into one matrix; skipped when a batch has no padding;
+- `"head_matmul"` (`attention_logits`, `attend`): attention's two products as batched matrix
+  products of the heads transposed to `(B, N, T, H)`, the keys' transpose folded into the
+  product, not TensorFlow's einsums (which cost more, forward and backward);
+- `"fused_projections"` (`fused_heads`): self-attention's query, key and value projections of
+  one input as one matrix product with the three kernels side by side, `(batch * T, d) @
+  (d, (N + 2K) * H)`, split into the heads afterwards.
 
 All are on by default. `set_enabled("projection", False)` turns one off for the process, and
 `with disabled("real_tokens"): ...` for a block of code (what is traced inside keeps it off).
@@ -36,7 +42,14 @@ from keras import ops
 
 from transformer_keras.layers import static
 
-PATHS = ("projection", "layer_norm", "additive_mask", "real_tokens")
+PATHS = (
+    "projection",
+    "layer_norm",
+    "additive_mask",
+    "real_tokens",
+    "head_matmul",
+    "fused_projections",
+)
 _enabled = dict.fromkeys(PATHS, True)
 
 
@@ -95,11 +108,7 @@ class Projection(keras.layers.EinsumDense):
         super().quantize(mode, type_check=False, config=config)
 
     def call(self, inputs, training=None):
-        if (
-            not enabled("projection")
-            or self.quantization_mode is not None
-            or self.activation is not None
-        ):
+        if not enabled("projection") or not _plain(self, contracted=None):
             return super().call(inputs, training=training)
         kernel, contracted = self.kernel, self.contracted
         units_in = math.prod(kernel.shape[:contracted])
@@ -114,6 +123,52 @@ class Projection(keras.layers.EinsumDense):
             bias = None
         y = ops.reshape(y, tuple(ops.shape(inputs)[: len(inputs.shape) - contracted]) + out_shape)
         return y if bias is None else y + bias
+
+
+def _plain(projection, contracted=1):
+    """A `Projection` whose product a fast path may take over: float kernel, no activation
+    (Keras stores "no activation" as `keras.activations.linear`), and `contracted` axes
+    (any number with None)."""
+    return (
+        isinstance(projection, Projection)
+        and projection.quantization_mode is None
+        and projection.activation in (None, keras.activations.linear)
+        and contracted in (None, projection.contracted)
+        and (contracted is None or len(projection.kernel.shape) == 3)
+    )
+
+
+def fused_heads(projections, inputs):
+    """The heads `(batch, T, n_i, H)` of each of `projections` (query, key and value
+    `Projection`s) applied to the same `inputs` `(batch, T, d)`, as one matrix product, or
+    None when the `"fused_projections"` path does not apply (off; quantized or other layers;
+    head widths or biases that differ).
+
+    The kernels `(d, n_i, H)` are concatenated on their heads axis for each call (their
+    variables stay separate, as the checkpoints store them), the product `(batch * T, d) @
+    (d, sum(n_i) * H)` is fused with the biases, and its columns are split back per
+    projection: one large product instead of three smaller ones."""
+    if not enabled("fused_projections") or not all(_plain(p) for p in projections):
+        return None
+    head_dims = {p.kernel.shape[-1] for p in projections}
+    widths = {p.kernel.shape[0] for p in projections}
+    with_bias = {p.bias is not None for p in projections}
+    if len(head_dims) != 1 or len(with_bias) != 1 or widths != {inputs.shape[-1]}:
+        return None
+    (head_dim,), (bias,) = head_dims, with_bias
+    width = inputs.shape[-1]
+    kernel = ops.concatenate([p.kernel for p in projections], axis=1)  # (d, sum n_i, H)
+    heads = [p.kernel.shape[1] for p in projections]
+    y = ops.matmul(ops.reshape(inputs, (-1, width)), ops.reshape(kernel, (width, -1)))
+    if bias:
+        y = y + ops.reshape(ops.concatenate([p.bias for p in projections], axis=0), (-1,))
+    leading = tuple(ops.shape(inputs)[:2])
+    sizes = [n * head_dim for n in heads]
+    splits = [sum(sizes[: i + 1]) for i in range(len(sizes) - 1)]
+    return [
+        ops.reshape(part, leading + (n, head_dim))
+        for part, n in zip(ops.split(y, splits, axis=-1), heads)
+    ]
 
 
 # ------------------------------------------------------------------------------- layer norm
@@ -150,6 +205,31 @@ class LayerNormalization(keras.layers.LayerNormalization):
 # -------------------------------------------------------------------------------- attention
 
 
+def _head_matmul():
+    return enabled("head_matmul") and _on_tensorflow()
+
+
+def attention_logits(query_heads, key_heads):
+    """`Q K^T` per head: `(B, T, N, H)` queries and `(B, S, N, H)` keys -> `(B, N, T, S)`."""
+    if not _head_matmul():
+        return ops.einsum("btnh,bsnh->bnts", query_heads, key_heads)
+    import tensorflow as tf
+
+    query_heads = tf.transpose(query_heads, (0, 2, 1, 3))  # (B, N, T, H)
+    key_heads = tf.transpose(key_heads, (0, 2, 1, 3))  # (B, N, S, H)
+    return tf.matmul(query_heads, key_heads, transpose_b=True)
+
+
+def attend(weights, value_heads):
+    """The weighted values: `(B, N, T, S)` weights and `(B, S, N, H)` values -> `(B, T, N, H)`."""
+    if not _head_matmul():
+        return ops.einsum("bnts,bsnh->btnh", weights, value_heads)
+    import tensorflow as tf
+
+    value_heads = tf.transpose(value_heads, (0, 2, 1, 3))  # (B, N, S, H)
+    return tf.transpose(tf.matmul(weights, value_heads), (0, 2, 1, 3))
+
+
 def attention(query_heads, key_heads, value_heads, mask, scale, compute_dtype):
     """softmax(Q K^T * scale + mask) V with the mask as an additive float32 bias, or None when
     the `"additive_mask"` path does not apply (off, or not on TensorFlow).
@@ -162,12 +242,11 @@ def attention(query_heads, key_heads, value_heads, mask, scale, compute_dtype):
     if not enabled("additive_mask") or not _on_tensorflow():
         return None
     query_heads = query_heads * ops.cast(scale, query_heads.dtype)
-    logits = ops.einsum("btnh,bsnh->bnts", query_heads, key_heads)  # (B, N, T, S)
-    logits = ops.cast(logits, "float32")
+    logits = ops.cast(attention_logits(query_heads, key_heads), "float32")  # (B, N, T, S)
     if mask is not None:
         logits = logits + ops.where(mask, 0.0, -1e9)
     weights = ops.cast(ops.softmax(logits, axis=-1), compute_dtype)
-    return ops.einsum("bnts,bsnh->btnh", weights, value_heads)  # (B, T, N, H)
+    return attend(weights, value_heads)  # (B, T, N, H)
 
 
 # ------------------------------------------------------------------------------ real tokens

@@ -179,7 +179,8 @@ class MultiHeadAttention(QuantizedSublayers, keras.layers.Layer):
         check_cache_index(cache, cache_index)
         # Keras has read the implicit masks into `*_mask`: hidden from the projections.
         with hidden_implicit_masks(query, value, key):
-            q, k, v = _heads(self, query, value, key, key_value, cache_index)  # Q W^Q, K W^K, V W^V
+            # Q W^Q, K W^K, V W^V
+            q, k, v = _heads(self, query, value, key, key_value, cache_index, training)
             if cache is not None:  # the new keys/values at cache_index; attend to the cache
                 check_cache(self, cache, cache_index, query.shape[1])
                 k, v, cache = write_cache(cache, cache_index, k, v, self.compute_dtype)
@@ -215,10 +216,21 @@ class MultiHeadAttention(QuantizedSublayers, keras.layers.Layer):
         }
 
 
-def _heads(layer, query, value, key, key_value, cache_index):
+def _heads(layer, query, value, key, key_value, cache_index, training=None):
     """Q W^Q `(B, T, N, H)`, K W^K and V W^V `(B, S, K, H)` (or `key_value`'s), rotated by
     the rotary embedding if the layer has one, from position `cache_index` (0 by default)."""
     start = 0 if cache_index is None else cache_index
+    # Self-attention outside training: the three projections as one product (in training its
+    # gradients, through the concatenated kernels, cost more than the product saves).
+    if not training and key_value is None and value is query and (key is None or key is query):
+        check_value_and_key(value, key, layer._widths)
+        fused = fast.fused_heads((layer.query_dense, layer.key_dense, layer.value_dense), query)
+        if fused is not None:
+            query_heads, key_heads, value_heads = fused
+            if layer.rotary_max_wavelength is not None:
+                query_heads = layer.rotary_embedding(query_heads, start_index=start)
+                key_heads = layer.rotary_embedding(key_heads, start_index=start)
+            return query_heads, key_heads, value_heads
     query_heads = layer.query_dense(query)
     if layer.rotary_max_wavelength is not None:
         query_heads = layer.rotary_embedding(query_heads, start_index=start)
@@ -285,7 +297,7 @@ def attention(layer, query_heads, key_heads, value_heads, mask, return_scores, t
             return attended, None
     # The formula step by step: logits, mask, softmax (float32), dropout, weighted values.
     query_heads = query_heads * ops.cast(scale, query_heads.dtype)
-    logits = ops.cast(ops.einsum("btnh,bsnh->bnts", query_heads, key_heads), "float32")
+    logits = ops.cast(fast.attention_logits(query_heads, key_heads), "float32")
     if mask is not None:
         logits = ops.where(mask, logits, ops.cast(-1e9, "float32"))
     weights = ops.softmax(logits, axis=-1)  # (B, N, T, S)
@@ -293,7 +305,7 @@ def attention(layer, query_heads, key_heads, value_heads, mask, return_scores, t
         weights = ops.where(has_key, weights, ops.zeros_like(weights))
     weights = ops.cast(weights, layer.compute_dtype)
     dropped = layer.dropout_layer(weights, training=training)
-    return ops.einsum("bnts,bsnh->btnh", dropped, value_heads), weights  # (B, T, N, Hv)
+    return fast.attend(dropped, value_heads), weights  # (B, T, N, Hv)
 
 
 def _dot_product_attention(query_heads, key_heads, value_heads, mask, scale):

@@ -139,7 +139,9 @@ class TokenAndPositionEmbedding(QuantizedSublayers, keras.layers.Layer):
     def call(self, inputs, start_index=0, reverse=False, segment_ids=None, positions=None):
         if reverse:  # the output projection tied to the token table: logits = x E^T (+ b)
             embeddings = ops.cast(self.token_embedding.embeddings, inputs.dtype)
-            logits = ops.matmul(inputs, ops.transpose(embeddings))  # (B, T, vocabulary_size)
+            # x E^T as one contraction over d, not a product with a transposed copy of the
+            # table (which TensorFlow graphs materialize at every call).
+            logits = ops.einsum("...d,vd->...v", inputs, embeddings)  # (B, T, vocabulary_size)
             return logits + ops.cast(self.bias, logits.dtype) if self.logits_bias else logits
         _check_length(self, inputs.shape[-1])
         x = self.token_embedding(inputs)  # (B, T, d)
