@@ -54,9 +54,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The interleaved suite (classifier, BERT-base and GPT-2-small shapes against KerasHub), then
+# run.py's throughput, FLOP utilisation and op profile; JSON reports into runs/benchmark/.
 benchmark: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[benchmark]"
-	$(BIN)/python benchmarks/run.py
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python benchmarks/interleaved.py --output runs/benchmark/interleaved.json
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python benchmarks/run.py --output runs/benchmark/run.json
 
 clean:
 	rm -rf $(VENV) .venv-jax .venv-reference runs site .pytest_cache
