@@ -3,8 +3,9 @@
 The layers compute the paper's formulas with `keras.ops`, in the order the formulas read. Where
 TensorFlow runs another order of the same computation faster on a CPU, a layer calls a function
 or class of this module instead, which takes the fast path when it applies and is enabled, and
-the plain one otherwise. Both give the same values (tested path by path); `benchmarks/run.py`
-measures what each is worth.
+the plain one otherwise. Both give the same values (tested path by path, in
+`tests/layers/test_fast.py` and the layers' tests); `benchmarks/interleaved.py` measures what
+each is worth.
 
 - `"projection"` (`Projection`): `(batch, T, d) @ (d, N, H)` as one 2-D matrix product fused
   with the bias, not a broadcast batched einsum;

@@ -177,9 +177,8 @@ class MultiHeadAttention(QuantizedSublayers, keras.layers.Layer):
         check.rank("query", query, 3)
         check_width("query", query, self._widths["query"])
         check_cache_index(cache, cache_index)
-        # Keras has read the implicit masks into `*_mask`: hidden from the projections.
+        # Keras has read the implicit masks into `*_mask`: hidden from Q W^Q, K W^K, V W^V.
         with hidden_implicit_masks(query, value, key):
-            # Q W^Q, K W^K, V W^V
             q, k, v = _heads(self, query, value, key, key_value, cache_index, training)
             if cache is not None:  # the new keys/values at cache_index; attend to the cache
                 check_cache(self, cache, cache_index, query.shape[1])
