@@ -19,6 +19,8 @@ without keras-hub installed (it is a benchmark-only extra).
 """
 
 import dataclasses
+import importlib.util
+import resource
 
 import keras
 
@@ -41,6 +43,27 @@ class Shape:
     @property
     def head_dim(self):
         return self.width // self.heads
+
+
+def keras_hub_available():
+    try:
+        return importlib.util.find_spec("keras_hub") is not None
+    except ValueError:
+        return False
+
+
+def maxrss_mb():
+    """This process's peak resident memory so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def compile_for_training(model, jit_compile):
+    """What every contender trains with: Adam 1e-4 on sparse cross-entropy of logits."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-4),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
+    )
 
 
 # ----------------------------------------------------------------------------------------

@@ -42,11 +42,9 @@ for decoding and `off` for the encoders on a CPU (where XLA is slower for every 
 
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -55,6 +53,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
+
+from _peers import compile_for_training, keras_hub_available, maxrss_mb  # noqa: E402
 
 SEED = 1234
 NUM_CLASSES = 2
@@ -118,10 +118,6 @@ WARMUP = 2  # untimed calls of `steps` steps after building (tracing, compiling)
 # The worker: builds one contender, warms it up, then times on request.
 
 
-def _maxrss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def _device_peak_mb():
     """The accelerator allocator's peak in MB, or None on a CPU."""
     import keras
@@ -155,23 +151,13 @@ def _token_rows(rng, batch, length, vocabulary, padded):
     return ids
 
 
-def _compile(model, xla):
-    import keras
-
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-4),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile=xla,
-    )
-
-
 def _classifier_task(contender, shape, spec, xla, rng):
     from _peers import CLASSIFIERS, Shape
 
     x = _token_rows(rng, shape["batch"], shape["length"], shape["vocabulary"], spec["padded"])
     y = rng.integers(0, NUM_CLASSES, size=(shape["batch"],)).astype("int32")
     model = CLASSIFIERS[contender](Shape(**shape))
-    _compile(model, xla)
+    compile_for_training(model, xla)
     if spec["task"] == "train":
         return model, lambda: model.train_on_batch(x, y), x.size
     return model, lambda: model.predict_on_batch(x), x.size
@@ -226,7 +212,7 @@ def _bert_task(contender, shape, spec, xla, rng):
     first = keras.layers.Lambda(lambda x: x[:, 0])(sequence)
     logits = keras.layers.Dense(NUM_CLASSES)(keras.layers.Dropout(0.1)(first))
     model = keras.Model(backbone.input, logits)
-    _compile(model, xla)
+    compile_for_training(model, xla)
     labels = rng.integers(0, NUM_CLASSES, size=(batch,)).astype("int32")
     return model, lambda: model.train_on_batch(inputs, labels), ids.size
 
@@ -303,7 +289,7 @@ def worker(job):
     steps = 1 if job["smoke"] else spec["steps"]
     rng = np.random.default_rng(SEED)
     keras.utils.set_random_seed(SEED)
-    base = _maxrss_mb()
+    base = maxrss_mb()
     start = time.perf_counter()
     model, call, items = TASKS[spec["suite"]](job["contender"], shape, spec, job["xla"], rng)
     for _ in range(WARMUP * steps):
@@ -323,7 +309,7 @@ def worker(job):
             print(json.dumps({"seconds": (time.perf_counter() - start) / steps}), flush=True)
         elif line.strip() == "quit":
             break
-    memory = {"peak_rss_mb": _maxrss_mb() - base, "device_peak_mb": _device_peak_mb()}
+    memory = {"peak_rss_mb": maxrss_mb() - base, "device_peak_mb": _device_peak_mb()}
     print(json.dumps(memory), flush=True)
 
 
@@ -433,14 +419,10 @@ def summarize(measurement, workers, memory):
     }
 
 
-def _keras_hub_available():
-    return importlib.util.find_spec("keras_hub") is not None
-
-
 def contenders(suite):
     """The suite's contenders that can run here (KerasHub only where it is installed)."""
     names = CONTENDERS[suite]
-    return tuple(n for n in names if n != "kerashub" or _keras_hub_available())
+    return tuple(n for n in names if n != "kerashub" or keras_hub_available())
 
 
 def run_measurement(measurement, rounds, xla_choice, smoke, on_gpu, log=print):
@@ -543,7 +525,7 @@ def main(argv=None):
     if rounds < 1:
         parser.error(f"--rounds must be at least 1. Received: {rounds}")
     on_gpu = _on_gpu()
-    if not _keras_hub_available():
+    if not keras_hub_available():
         print("keras-hub is not installed: KerasHub's contenders are left out")
     report = {
         "date": datetime.date.today().isoformat(),

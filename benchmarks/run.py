@@ -34,7 +34,6 @@ import datetime
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from _peers import CLASSIFIERS, NUM_CLASSES, SEQ2SEQ, Shape  # noqa: E402
+from _peers import (  # noqa: E402
+    CLASSIFIERS,
+    NUM_CLASSES,
+    SEQ2SEQ,
+    Shape,
+    compile_for_training,
+    keras_hub_available,
+    maxrss_mb,
+)
 
 CONFIGS = {
     "reference": Shape(
@@ -129,10 +136,6 @@ def decoding_flops(shape, batch, prompt, new):
 # Measurements (run in a worker).
 
 
-def _maxrss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def _timed(function, warmup, steps, repeats):
     """Seconds per step of each repeat, after `warmup` calls; and the warm-up's seconds."""
     start = time.perf_counter()
@@ -156,16 +159,6 @@ def _tokens(rng, batch, length, vocabulary):
     ids = rng.integers(1, vocabulary, size=(batch, length)).astype("int32")
     ids[np.arange(length)[None, :] >= lengths[:, None]] = 0
     return ids
-
-
-def _compile(model, jit_compile):
-    import keras
-
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-4),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile=jit_compile,
-    )
 
 
 def _summary(times, items):
@@ -225,9 +218,9 @@ def measure_classifier(shape, contender, jit_compile, timing):
     x = _tokens(rng, shape.batch, shape.length, shape.vocabulary)
     y = rng.integers(0, NUM_CLASSES, size=(shape.batch,)).astype("int32")
     keras.utils.set_random_seed(SEED)
-    base = _maxrss_mb()
+    base = maxrss_mb()
     model = CLASSIFIERS[contender](shape)
-    _compile(model, jit_compile)
+    compile_for_training(model, jit_compile)
     tokens = shape.batch * shape.length
     flops = classifier_flops(shape)
 
@@ -235,12 +228,12 @@ def measure_classifier(shape, contender, jit_compile, timing):
         lambda: model.predict_on_batch(x), timing["warmup"], timing["steps"], timing["repeats"]
     )
     inference = dict(_summary(times, tokens), warmup_s=warmup_s, flops_per_step=flops)
-    inference["peak_rss_mb"] = _maxrss_mb() - base
+    inference["peak_rss_mb"] = maxrss_mb() - base
     times, warmup_s = _timed(
         lambda: model.train_on_batch(x, y), timing["warmup"], timing["steps"], timing["repeats"]
     )
     training = dict(_summary(times, tokens), warmup_s=warmup_s, flops_per_step=3 * flops)
-    training["peak_rss_mb"] = _maxrss_mb() - base
+    training["peak_rss_mb"] = maxrss_mb() - base
     return {
         "parameters": model.count_params(),
         "dtype_policy": model.dtype_policy.name,
@@ -260,9 +253,9 @@ def measure_seq2seq(shape, contender, jit_compile, timing):
     }
     y = rng.integers(1, shape.vocabulary, size=(shape.batch, shape.length)).astype("int32")
     keras.utils.set_random_seed(SEED)
-    base = _maxrss_mb()
+    base = maxrss_mb()
     model = SEQ2SEQ[contender](shape)
-    _compile(model, jit_compile)
+    compile_for_training(model, jit_compile)
     times, warmup_s = _timed(
         lambda: model.train_on_batch(x, y), timing["warmup"], timing["steps"], timing["repeats"]
     )
@@ -271,7 +264,7 @@ def measure_seq2seq(shape, contender, jit_compile, timing):
         warmup_s=warmup_s,
         flops_per_step=3 * seq2seq_flops(shape),
     )
-    training["peak_rss_mb"] = _maxrss_mb() - base
+    training["peak_rss_mb"] = maxrss_mb() - base
     return {
         "parameters": model.count_params(),
         "dtype_policy": model.dtype_policy.name,
@@ -300,7 +293,7 @@ def measure_decoding(shape, contender, decode, timing):
     rng = np.random.default_rng(SEED)
     prompt = rng.integers(1, shape.vocabulary, size=(batch, prompt_length)).astype("int32")
     keras.utils.set_random_seed(SEED)
-    base = _maxrss_mb()
+    base = maxrss_mb()
     result = {}
     if contender.startswith("kerashub_gpt2"):
         from _peers import kerashub_gpt2
@@ -342,7 +335,7 @@ def measure_decoding(shape, contender, decode, timing):
         _summary(times, batch * new),
         warmup_s=warmup_s,
         flops_per_step=decoding_flops(shape, batch, prompt_length, new),
-        peak_rss_mb=_maxrss_mb() - base,
+        peak_rss_mb=maxrss_mb() - base,
         parameters=model.count_params(),
     )
     if not contender.startswith("kerashub_gpt2"):
@@ -422,7 +415,7 @@ def measure_profile(shape, contender, timing):
     y = rng.integers(0, NUM_CLASSES, size=(shape.batch,)).astype("int32")
     keras.utils.set_random_seed(SEED)
     model = CLASSIFIERS[contender](shape)
-    _compile(model, False)
+    compile_for_training(model, False)
     result = {}
     for task, function in (
         ("inference", lambda: model.predict_on_batch(x)),
@@ -514,15 +507,6 @@ def _jobs(shape, timing, decode, smoke, backend="tensorflow", dtype_policy="floa
     for contender in CLASSIFIERS:
         jobs.append(dict(common, kind="profile", contender=contender, name=f"profile/{contender}"))
     return jobs
-
-
-def _keras_hub_available():
-    try:
-        import importlib.util
-
-        return importlib.util.find_spec("keras_hub") is not None
-    except ValueError:
-        return False
 
 
 def _run_in_subprocess(job):
@@ -716,7 +700,7 @@ def main(argv=None):
             "need TensorFlow and are left out.",
             file=sys.stderr,
         )
-    if not _keras_hub_available():
+    if not keras_hub_available():
         print("keras-hub is not installed: the KerasHub peers are skipped.", file=sys.stderr)
         jobs = [job for job in jobs if "kerashub" not in job["name"]]
     if args.only:

@@ -90,7 +90,7 @@ def test_smoke_run_interleaves_the_contenders_and_writes_the_report(tmp_path):
     assert report["smoke"] and report["rounds"] == 3
     assert report["machine"]["cpu_count"] and len(report["machine"]["load_average_before"]) == 3
     result = report["results"]["classifier/infer/padded"]
-    expected = {"ours", "kerasio"} | ({"kerashub"} if interleaved._keras_hub_available() else set())
+    expected = {"ours", "kerasio"} | ({"kerashub"} if interleaved.keras_hub_available() else set())
     assert set(result["contenders"]) == expected
     for contender in result["contenders"].values():
         assert len(contender["times_s"]) == 3
